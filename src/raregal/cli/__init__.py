@@ -1,0 +1,58 @@
+"""The command line: one thin function per command, grouped in one module per stage.
+
+Each module in ``_COMMAND_MODULES`` registers its commands on ``app``; the work is done by plain
+importable functions. Library code raises exceptions; only ``main`` turns a ``RaregalError`` into
+a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+from raregal import __version__
+from raregal.cli.app import app, setup_logging
+from raregal.errors import RaregalError
+
+__all__ = ["app", "main", "setup_logging"]
+
+_COMMAND_MODULES: tuple[str, ...] = ()
+
+
+@app.callback()
+def root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debugging detail."),
+) -> None:
+    """Find rare classes of galaxies in the representations of pretrained galaxy models."""
+    setup_logging(verbose)
+
+
+@app.command("version")
+def version_cli() -> None:
+    """Print the raregal version."""
+    typer.echo(__version__)
+
+
+for _module in _COMMAND_MODULES:
+    import_module(f"raregal.cli.{_module}")
+
+
+def main() -> None:
+    """Entry point: run the app and turn raregal's own errors into one line on stderr."""
+    try:
+        result = app(standalone_mode=False)
+    except RaregalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click's usage errors
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    if isinstance(result, int) and result:
+        sys.exit(result)

@@ -1,0 +1,29 @@
+"""Shared fixtures: small seeded data, never downloads, never a global random seed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
+
+GZ_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz_examples"
+
+
+@pytest.fixture
+def rng():
+    """A fresh seeded generator per test."""
+    import numpy as np
+
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def gz_examples() -> Path:
+    """The real Galaxy Zoo example cutouts beside the project (read-only)."""
+    if not GZ_EXAMPLES.exists():
+        pytest.skip(f"real cutouts not found at {GZ_EXAMPLES}")
+    return GZ_EXAMPLES
