@@ -284,3 +284,16 @@ def feature_columns(df: pd.DataFrame, columns: Sequence[str] | str | None = None
         path=source,
         column="feat_*",
     )
+
+
+def resolve_file_locs(df: pd.DataFrame, base: str | os.PathLike[str]) -> pd.Series:
+    """Absolute image paths from ``file_loc``: relative paths are taken from ``base``.
+
+    Catalogs written by raregal store ``file_loc`` relative to the catalog's folder so that a survey
+    can be moved; Zoobot catalogs usually store absolute paths, which pass through unchanged.
+    """
+    from raregal.constants import FILE_COLUMN
+
+    require_columns(df, [FILE_COLUMN], df.attrs.get("source"))
+    base = Path(base)
+    return df[FILE_COLUMN].astype(str).map(lambda p: str(p if os.path.isabs(p) else base / p))
