@@ -1,0 +1,587 @@
+"""Training a bottlenecked encoder + Dirichlet GZ DESI head on volunteer vote counts.
+
+The loss is Zoobot's: for each question, the negative log-likelihood of the observed votes under a
+Dirichlet-multinomial with the predicted concentrations, summed over the questions (a question
+with no votes adds nothing). A seeded share of the catalog is held out; training stops when the
+held-out loss has not improved for ``patience`` epochs, and the best epoch is kept. After every
+epoch the training state is saved (safetensors + JSON) so that a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.encode.images import ImageError, Preprocessing, load_image
+from raregal.encode.models import ModelConfig, build_model, load_model, save_checkpoint
+from raregal.errors import InputError
+from raregal.schema import ANSWER_COLUMNS, fractions_from_counts, question_slices
+from raregal.tables import atomic_path, read_table, require_columns, resolve_file_locs, write_table
+
+logger = logging.getLogger(__name__)
+
+STATE_FOLDER = "train_state"
+PRELOAD_LIMIT_BYTES = 2 * 1024**3
+
+
+@dataclass
+class TrainConfig:
+    """Parameters of ``train``.
+
+    Parameters
+    ----------
+    arch : str, default="efficientnet_b0"
+        timm architecture.
+    bottleneck : int, default=128
+        Size of the representation.
+    image_size : int, default=224
+        Input side in pixels.
+    init : str, default=None
+        Finetune from this encoder (anything ``load_model`` accepts whose backbone matches
+        ``arch``); None trains from scratch.
+    epochs : int, default=20
+        Most epochs.
+    batch_size : int, default=64
+        Images per step.
+    lr : float, default=1e-3
+        AdamW learning rate (cosine decay over ``epochs``).
+    weight_decay : float, default=0.05
+        AdamW weight decay.
+    val_fraction : float, default=0.1
+        Share of the galaxies held out for validation and early stopping.
+    patience : int, default=3
+        Epochs without a better validation loss before stopping.
+    consistency_weight : float, default=0.0
+        Weight of a self-supervised augmentation-invariance term on the representation (two
+        flips/rotations of each image should agree), with a variance floor against collapse; it
+        never uses labels beyond the vote counts.
+    num_workers : int, default=None
+        Image-decoding worker processes.
+    seed : int, default=0
+        Seed of the split, the initialisation and the batch order.
+    device : str, default=None
+        ``"cuda"`` when available, else ``"cpu"``.
+    timm_kwargs : dict, default={}
+        Extra ``timm.create_model`` arguments.
+    """
+
+    arch: str = "efficientnet_b0"
+    bottleneck: int = 128
+    image_size: int = 224
+    init: str | None = None
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    val_fraction: float = 0.1
+    patience: int = 3
+    consistency_weight: float = 0.0
+    num_workers: int | None = None
+    seed: int = 0
+    device: str | None = None
+    timm_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise InputError naming the first parameter out of range."""
+        checks = {
+            "bottleneck": self.bottleneck >= 2,
+            "image_size": self.image_size >= 16,
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 2,
+            "lr": self.lr > 0,
+            "val_fraction": 0 < self.val_fraction < 1,
+            "patience": self.patience >= 1,
+            "consistency_weight": self.consistency_weight >= 0,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise InputError(f"{name} is out of range: got {getattr(self, name)!r}")
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` produced.
+
+    Attributes
+    ----------
+    path : Path
+        The checkpoint folder (best epoch).
+    best_epoch : int
+        1-based epoch with the lowest validation loss.
+    best_val_loss : float
+        Mean Dirichlet-multinomial loss per galaxy on the held-out set at the best epoch.
+    val_mae : float
+        Mean absolute error of the vote fractions on the held-out set at the best epoch.
+    epochs_run : int
+        Epochs trained in all (including those of an interrupted run).
+    history : list of dict
+        Per epoch: train_loss, val_loss, val_mae, seconds.
+    """
+
+    path: Path
+    best_epoch: int
+    best_val_loss: float
+    val_mae: float
+    epochs_run: int
+    history: list[dict[str, float]]
+
+
+# ----------------------------------------------------------------------------- loss
+
+
+def dirichlet_multinomial_loss(concentrations, counts):
+    """Per-galaxy negative log-likelihood of the votes, summed over the questions.
+
+    Parameters
+    ----------
+    concentrations : Tensor of shape (N, 34)
+        Positive Dirichlet concentrations.
+    counts : Tensor of shape (N, 34)
+        Vote counts (0 where a question was not asked).
+
+    Returns
+    -------
+    Tensor of shape (N,)
+    """
+    import torch
+
+    total = torch.zeros(counts.shape[0], device=counts.device, dtype=torch.float32)
+    for start, stop in question_slices():
+        alpha = concentrations[:, start:stop].float()
+        k = counts[:, start:stop].float()
+        n, a = k.sum(dim=1), alpha.sum(dim=1)
+        log_like = (
+            torch.lgamma(n + 1)
+            - torch.lgamma(k + 1).sum(dim=1)
+            + torch.lgamma(a)
+            - torch.lgamma(n + a)
+            + (torch.lgamma(k + alpha) - torch.lgamma(alpha)).sum(dim=1)
+        )
+        total = total - log_like
+    return total
+
+
+def consistency_loss(first, second):
+    """Augmentation invariance with a variance floor (VICReg's first two terms, unit weights)."""
+    import torch
+
+    invariance = torch.nn.functional.mse_loss(first, second)
+    variance = 0.0
+    for z in (first, second):
+        std = torch.sqrt(z.var(dim=0) + 1e-4)
+        variance = variance + torch.relu(1.0 - std).mean()
+    return invariance + variance
+
+
+def fraction_mae(fractions: np.ndarray, counts: np.ndarray) -> float:
+    """Mean absolute error of predicted fractions against vote fractions (asked questions only)."""
+    observed = fractions_from_counts(counts)
+    mask = ~np.isnan(observed)
+    return float(np.abs(fractions[mask] - observed[mask]).mean()) if mask.any() else math.nan
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def training_table(catalog: str | os.PathLike[str]) -> pd.DataFrame:
+    """The catalog with ``id_str``, absolute ``file_loc`` and the 34 vote-count columns.
+
+    Missing counts (NaN) become 0 (the question was not asked); negative counts raise.
+    """
+    catalog = Path(catalog)
+    df = read_table(catalog)
+    require_columns(df, [ID_COLUMN, FILE_COLUMN, *ANSWER_COLUMNS], catalog)
+    counts = df[ANSWER_COLUMNS].apply(pd.to_numeric, errors="coerce")
+    negative = (counts < 0).to_numpy()
+    if negative.any():
+        column = ANSWER_COLUMNS[int(np.argwhere(negative)[0][1])]
+        raise InputError(
+            f"{int(negative.sum())} negative vote count(s)",
+            path=catalog,
+            column=column,
+            count=int(negative.sum()),
+        )
+    out = pd.DataFrame(
+        {
+            ID_COLUMN: df[ID_COLUMN].astype(str),
+            FILE_COLUMN: resolve_file_locs(df, catalog.resolve().parent),
+        }
+    )
+    out[ANSWER_COLUMNS] = counts.fillna(0.0).to_numpy(dtype=np.float32)
+    no_votes = out[ANSWER_COLUMNS].sum(axis=1) == 0
+    if no_votes.all():
+        raise InputError("no galaxy has any votes", path=catalog, count=len(out))
+    return out
+
+
+class _VotesDataset:
+    """index -> (index, uint8 image or None, counts, error or None)."""
+
+    def __init__(self, files: list[str], counts: np.ndarray, prep: Preprocessing) -> None:
+        self.files, self.counts, self.prep = files, counts, prep
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        try:
+            image, error = load_image(self.files[index], self.prep), None
+        except ImageError as exc:
+            image, error = None, str(exc)
+        return index, image, self.counts[index], error
+
+
+def _collate(items):
+    import torch
+
+    good = [it for it in items if it[1] is not None]
+    failed = [(it[0], it[3]) for it in items if it[1] is None]
+    if not good:
+        return None, None, None, failed
+    index = torch.tensor([it[0] for it in good])
+    images = torch.from_numpy(np.stack([it[1] for it in good]))
+    counts = torch.from_numpy(np.stack([it[2] for it in good]))
+    return index, images, counts, failed
+
+
+def _augment(images, generator):
+    """Random flips and quarter turns per image (galaxies have no preferred orientation)."""
+    import torch
+
+    n = images.shape[0]
+    flip = torch.rand(n, generator=generator) < 0.5
+    images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+    turns = torch.randint(0, 4, (n,), generator=generator)
+    out = images.clone()
+    for k in (1, 2, 3):
+        chosen = turns == k
+        if chosen.any():
+            out[chosen] = torch.rot90(images[chosen], k, dims=(-2, -1))
+    return out
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def train(
+    catalog: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: TrainConfig | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train an encoder on a catalog of images and vote counts; write the best checkpoint.
+
+    Parameters
+    ----------
+    catalog : path-like
+        ``id_str``, ``file_loc`` and the GZ DESI vote counts ``{question}_{answer}``.
+    out : path-like
+        Checkpoint folder (``config.json`` + ``model.safetensors``), loadable with
+        ``load_model(out)``. ``out/train_state`` holds the state for resuming.
+    config : TrainConfig, default=None
+        Training parameters; ``TrainConfig()`` when None.
+    progress : bool, default=True
+        Progress bar per epoch.
+
+    Returns
+    -------
+    TrainResult
+    """
+    import torch
+
+    config = config or TrainConfig()
+    config.validate()
+    out = Path(out)
+    table = training_table(catalog)
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    model_config = ModelConfig(
+        arch=config.arch,
+        bottleneck=config.bottleneck,
+        image_size=config.image_size,
+        timm_kwargs=config.timm_kwargs,
+    )
+    model = build_model(model_config)
+    if config.init is not None:
+        _init_from(model, config.init)
+    model = model.to(device).to(memory_format=torch.channels_last)
+
+    prep = Preprocessing(image_size=config.image_size)
+    images, counts, failed = _load_images(table, prep, config, progress)
+    if failed:
+        failures = pd.DataFrame(failed, columns=[ID_COLUMN, FILE_COLUMN, "reason"])
+        write_table(failures, out / "failures.parquet")
+        logger.warning(
+            "%d image(s) could not be read; listed in %s", len(failures), out / "failures.parquet"
+        )
+    n = len(counts)
+    order = np.random.default_rng(config.seed).permutation(n)
+    n_val = max(1, round(config.val_fraction * n))
+    if n - n_val < 2:
+        raise InputError(
+            f"too few readable images to train ({n}); need at least 3", path=catalog, count=n
+        )
+    val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(train_idx) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
+    )
+    state = _TrainState(out / STATE_FOLDER, config)
+    start_epoch = state.restore(model, optimizer, scheduler, generator)
+
+    for epoch in range(start_epoch, config.epochs):
+        if state.epochs_since_best >= config.patience:
+            break
+        began = time.perf_counter()
+        model.train()
+        perm = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
+        losses = []
+        bar = _bar(steps_per_epoch, f"epoch {epoch + 1}/{config.epochs}", progress)
+        for step in range(steps_per_epoch):
+            idx = perm[step * config.batch_size : (step + 1) * config.batch_size]
+            if len(idx) < 2:
+                continue
+            x = _augment(images[idx], generator).to(device).float().div_(255.0)
+            y = counts[idx].to(device)
+            loss = _step_loss(model, x, y, config, generator, device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            bar.update(1)
+        bar.close()
+        val_loss, val_mae = evaluate(model, images[val_idx], counts[val_idx], device)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": val_loss,
+            "val_mae": val_mae,
+            "seconds": time.perf_counter() - began,
+        }
+        logger.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val fraction MAE %.4f (%.0f s)",
+            epoch + 1,
+            record["train_loss"],
+            val_loss,
+            val_mae,
+            record["seconds"],
+        )
+        if state.add(record):
+            model_config.training = _training_record(config, table, catalog, n, state)
+            save_checkpoint(model, model_config, out)
+        state.save(model, optimizer, scheduler, generator)
+
+    best = state.best_record()
+    model_config.training = _training_record(config, table, catalog, n, state)
+    _rewrite_training_record(out, model_config)
+    return TrainResult(
+        out, best["epoch"], best["val_loss"], best["val_mae"], len(state.history), state.history
+    )
+
+
+def _step_loss(model, x, y, config: TrainConfig, generator, device):
+    features, concentrations = model(x)
+    loss = dirichlet_multinomial_loss(concentrations, y).mean()
+    if config.consistency_weight > 0:
+        second, _ = model(_augment(x.cpu(), generator).to(device))
+        loss = loss + config.consistency_weight * consistency_loss(features, second)
+    return loss
+
+
+def evaluate(model, images, counts, device: str, batch_size: int = 256) -> tuple[float, float]:
+    """Mean Dirichlet-multinomial loss and vote-fraction MAE of ``model`` on uint8 ``images``."""
+    import torch
+
+    from raregal.encode.nets import fractions_from_concentrations
+
+    model.eval()
+    losses, fractions = [], []
+    with torch.inference_mode():
+        for start in range(0, len(counts), batch_size):
+            x = images[start : start + batch_size].to(device).float().div_(255.0)
+            y = counts[start : start + batch_size].to(device)
+            _, concentrations = model(x.contiguous(memory_format=torch.channels_last))
+            losses.append(dirichlet_multinomial_loss(concentrations, y).cpu())
+            fractions.append(fractions_from_concentrations(concentrations.float()).cpu())
+    mae = fraction_mae(torch.cat(fractions).numpy(), counts.numpy())
+    return float(torch.cat(losses).mean()), mae
+
+
+def _init_from(model, name_or_path: str) -> None:
+    source = load_model(name_or_path, device="cpu")
+    pretrained = getattr(source, "model", None)
+    if pretrained is None:
+        raise InputError(f"cannot finetune from {name_or_path!r}: it is not a torch encoder")
+    state = pretrained.state_dict()
+    if not any(k.startswith("encoder.") for k in state):
+        state = {f"encoder.{k}": v for k, v in state.items()}
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not usable:
+        raise InputError(
+            f"no weights of {name_or_path!r} fit the {type(model.encoder).__name__} being trained; "
+            "pass the matching --arch"
+        )
+    model.load_state_dict(usable, strict=False)
+    logger.info(
+        "finetuning from %s: %d of %d tensors initialised", name_or_path, len(usable), len(own)
+    )
+
+
+def _load_images(table: pd.DataFrame, prep: Preprocessing, config: TrainConfig, progress: bool):
+    """Decode every image once into a uint8 tensor (the training set must fit in memory)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from raregal.encode.embed import default_workers
+
+    need = len(table) * prep.channels * prep.image_size**2
+    if need > PRELOAD_LIMIT_BYTES:
+        raise InputError(
+            f"{len(table)} images at {prep.image_size} px need {need / 1024**3:.1f} GiB in "
+            f"memory; the limit is {PRELOAD_LIMIT_BYTES / 1024**3:.0f} GiB (use fewer images or "
+            "a smaller --image-size)",
+            count=len(table),
+        )
+    files = table[FILE_COLUMN].tolist()
+    counts_all = table[ANSWER_COLUMNS].to_numpy(dtype=np.float32)
+    workers = default_workers() if config.num_workers is None else config.num_workers
+    loader = DataLoader(
+        _VotesDataset(files, counts_all, prep),
+        batch_size=256,
+        num_workers=workers,
+        collate_fn=_collate,
+    )
+    images, counts, failed = [], [], []
+    bar = _bar(len(files), "decode", progress, unit="img")
+    for index, batch, votes, bad in loader:
+        if batch is not None:
+            images.append(batch)
+            counts.append(votes)
+        failed += [(table[ID_COLUMN].iat[i], files[i], reason) for i, reason in bad]
+        bar.update((0 if index is None else len(index)) + len(bad))
+    bar.close()
+    if not images:
+        raise InputError("none of the images could be read", count=len(files))
+    return torch.cat(images), torch.cat(counts), failed
+
+
+def _bar(total: int, desc: str, enabled: bool, unit: str = "step"):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, dynamic_ncols=True)
+
+
+def _training_record(config, table, catalog, n, state) -> dict[str, Any]:
+    best = state.best_record() if state.history else {}
+    return {
+        "catalog": str(catalog),
+        "n_galaxies": len(table),
+        "n_readable": int(n),
+        "config": asdict(config),
+        "best_epoch": best.get("epoch"),
+        "best_val_loss": best.get("val_loss"),
+        "val_mae": best.get("val_mae"),
+        "history": state.history,
+    }
+
+
+def _rewrite_training_record(out: Path, model_config: ModelConfig) -> None:
+    config_path = out / "config.json"
+    if not config_path.exists():
+        return
+    payload = json.loads(config_path.read_text())
+    payload["raregal"]["training"] = model_config.training
+    with atomic_path(config_path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, default=str))
+
+
+class _TrainState:
+    """History and weights after each epoch, in ``folder`` (safetensors + JSON, never pickle)."""
+
+    def __init__(self, folder: Path, config: TrainConfig) -> None:
+        self.folder = folder
+        self.key = json.dumps(asdict(config), sort_keys=True, default=str)
+        self.history: list[dict[str, float]] = []
+        self.epochs_since_best = 0
+
+    def add(self, record: dict[str, float]) -> bool:
+        """Append an epoch; True when it is the best so far."""
+        best = min((r["val_loss"] for r in self.history), default=math.inf)
+        self.history.append(record)
+        improved = record["val_loss"] < best
+        self.epochs_since_best = 0 if improved else self.epochs_since_best + 1
+        return improved
+
+    def best_record(self) -> dict[str, float]:
+        return min(self.history, key=lambda r: r["val_loss"])
+
+    def save(self, model, optimizer, scheduler, generator) -> None:
+        from safetensors.torch import save_file
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tensors = {
+            f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+        }
+        opt = optimizer.state_dict()
+        for pid, slots in opt["state"].items():
+            for name, value in slots.items():
+                tensors[f"optim.{pid}.{name}"] = value.detach().cpu().contiguous()
+        tensors["generator"] = generator.get_state()
+        with atomic_path(self.folder / "state.safetensors") as tmp:
+            save_file(tensors, str(tmp))
+        meta = {
+            "key": self.key,
+            "history": self.history,
+            "epochs_since_best": self.epochs_since_best,
+            "param_groups": opt["param_groups"],
+            "scheduler": scheduler.state_dict(),
+        }
+        with atomic_path(self.folder / "state.json") as tmp:
+            tmp.write_text(json.dumps(meta, default=str))
+
+    def restore(self, model, optimizer, scheduler, generator) -> int:
+        """Load a saved state with the same config; return the next epoch (0 when none)."""
+        meta_path = self.folder / "state.json"
+        if not meta_path.exists():
+            return 0
+        meta = json.loads(meta_path.read_text())
+        if meta["key"] != self.key:
+            raise InputError(
+                "holds the state of a training run with other parameters; remove it to start again",
+                path=self.folder,
+            )
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(self.folder / "state.safetensors"))
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        slots: dict[int, dict[str, Any]] = {}
+        for k, v in tensors.items():
+            if k.startswith("optim."):
+                _, pid, name = k.split(".", 2)
+                slots.setdefault(int(pid), {})[name] = v
+        optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+        scheduler.load_state_dict(meta["scheduler"])
+        generator.set_state(tensors["generator"])
+        self.history = meta["history"]
+        self.epochs_since_best = meta["epochs_since_best"]
+        logger.info("resuming training after epoch %d from %s", len(self.history), self.folder)
+        return len(self.history)
