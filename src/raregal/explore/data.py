@@ -266,12 +266,21 @@ class ExploreRun:
         return out
 
     def gallery(self, mask: np.ndarray, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` members of ``mask``, most probable first (then densest in the tree)."""
+        """Up to ``limit`` members of ``mask``, most probable first.
+
+        When the members span several clusters (a tree node above the leaves), the clusters take
+        turns, so that each of the split clusters shows its most probable galaxies.
+        """
         rows = np.flatnonzero(mask)
         if "probability" in self.galaxies:
-            prob = self.galaxies["probability"].to_numpy(np.float64)[rows]
-            lam = self.tree.point_lambda[rows] if self.tree is not None else np.zeros(len(rows))
-            rows = rows[np.lexsort((-lam, -np.nan_to_num(prob)))]
+            prob = np.nan_to_num(self.galaxies["probability"].to_numpy(np.float64)[rows])
+            rows = rows[np.argsort(-prob, kind="stable")]
+        labels = self.labels[rows]
+        rank = np.zeros(len(rows), dtype=np.int64)
+        for k in np.unique(labels):
+            at = labels == k
+            rank[at] = np.arange(at.sum())
+        rows = rows[np.lexsort((rank, labels < 0))]
         return self.brief(rows[:limit])
 
     def brief(self, rows: np.ndarray) -> list[dict[str, Any]]:

@@ -59,7 +59,7 @@ function buildColors(nClusters) {
   dimTable = new Uint32Array(Math.max(nClusters, 1));
   for (let k = 0; k < nClusters; k++) {
     const rgb = hexToRGB(clusterColor(k));
-    colorTable[k] = pack(...rgb); dimTable[k] = pack(...mix(rgb, BG, 0.8));
+    colorTable[k] = pack(...rgb); dimTable[k] = pack(...mix(rgb, BG, 0.72));
   }
   const nz = hexToRGB(NOISE_COLOR);
   noiseFull = pack(...nz); noiseDim = pack(...mix(nz, BG, 0.6));
@@ -131,7 +131,7 @@ function draw() {
   pixels.fill(pack(...BG));
   const sx = v.scale * d, ox = W / 2 - v.cx * sx, oy = H / 2 + v.cy * sx;
   const perPx = n / Math.max(1, (W * H) / 40);
-  const base = perPx > 1 ? 1 : perPx > 0.1 ? 2 : 3;
+  const base = perPx > 1 ? 1 : perPx > 0.1 ? 2 : perPx > 0.01 ? 3 : 4;
   const r = Math.max(1, Math.round(base * Math.min(d, 2) * Math.min(2, Math.max(1, v.scale / state.fitScale))));
   const hl = state.highlight, sel = state.selection, X = state.x, Y = state.y, L = state.label;
   const dimmed = hl !== null || sel !== null;
@@ -141,7 +141,14 @@ function draw() {
     if (rad === 1) { pixels[py * W + px] = col; return; }
     const a = rad >> 1, x0 = Math.max(0, px - a), y0 = Math.max(0, py - a);
     const x1 = Math.min(W - 1, px - a + rad - 1), y1 = Math.min(H - 1, py - a + rad - 1);
-    for (let yy = y0; yy <= y1; yy++) { const row = yy * W; for (let xx = x0; xx <= x1; xx++) pixels[row + xx] = col; }
+    const c = (rad - 1) / 2, r2 = (rad / 2) * (rad / 2) + 0.25, round = rad >= 4;
+    for (let yy = y0; yy <= y1; yy++) {
+      const row = yy * W, dy = yy - (py - a) - c;
+      for (let xx = x0; xx <= x1; xx++) {
+        const dx = xx - (px - a) - c;
+        if (!round || dx * dx + dy * dy <= r2) pixels[row + xx] = col;
+      }
+    }
   };
   // pass 1: noise, pass 2: clusters, pass 3: highlighted / selected on top
   for (let i = 0; i < n; i++) if (L[i] < 0) put(i, dimmed ? noiseDim : noiseFull, r);
@@ -263,9 +270,7 @@ function hover(ev) {
   if (i < 0) { hideTooltip(); return; }
   const tip = $("tooltip");
   tip.hidden = false;
-  const left = p[0] + 16 + 360 > state.width ? p[0] - 16 - tip.offsetWidth : p[0] + 16;
-  tip.style.left = `${Math.max(4, left)}px`;
-  tip.style.top = `${Math.max(4, Math.min(p[1] + 12, state.height - tip.offsetHeight - 4))}px`;
+  placeTooltip(p);
   if (tip.dataset.row === String(i)) return;
   tip.dataset.row = String(i);
   const img = $("tooltip-img");
@@ -283,7 +288,15 @@ function hover(ev) {
     $("tooltip-cluster").textContent = (g.cluster >= 0 ? `cluster ${g.letter}` : "noise") +
       (g.probability !== undefined ? ` · p=${fmt(g.probability, 2)}` : "");
     $("tooltip-fractions").replaceChildren(...fractionRows(g.fractions));
+    placeTooltip(p);
   }, 40);
+}
+function placeTooltip(p) {
+  const tip = $("tooltip"), w = tip.offsetWidth, h = tip.offsetHeight;
+  const left = p[0] + 18 + w > state.width ? p[0] - 18 - w : p[0] + 18;
+  const top = p[1] + 14 + h > state.height ? p[1] - 14 - h : p[1] + 14;
+  tip.style.left = `${Math.max(4, left)}px`;
+  tip.style.top = `${Math.max(4, top)}px`;
 }
 function hideTooltip() { const t = $("tooltip"); t.hidden = true; t.dataset.row = ""; }
 function fractionRows(fr) {
