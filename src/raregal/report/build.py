@@ -1,0 +1,358 @@
+"""Build the report folder of a run: thumbnails, galleries, map, tree, exports and index.html.
+
+This module only orchestrates: each picture has its own module (``create_*`` computes,
+``render_*`` draws) and the page comes from templates (``raregal.report.html``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from raregal import __version__
+from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.report.exports import create_export, render_export
+from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
+from raregal.report.html import render_html
+from raregal.report.inputs import RunTables, find_flag, read_run
+from raregal.report.map import create_map, render_map
+from raregal.report.palette import cluster_colours
+from raregal.report.thumbs import create_thumbs
+from raregal.report.tree import create_tree, render_tree
+from raregal.tables import atomic_path, read_table
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PER_GALLERY = 48
+DEFAULT_THUMB_SIZE = 128
+ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
+ARTIFACT_THRESHOLD = 0.3
+RECOVERY_PURITY = 0.7
+RECOVERY_COMPLETENESS = 0.2
+VIEWER_URL = "https://www.legacysurvey.org/viewer?ra={ra:.6f}&dec={dec:.6f}&layer=ls-dr10&zoom=14"
+SUMMARY_JSON = "report.json"
+
+
+@dataclass
+class ReportSummary:
+    """What ``create_report`` wrote and what it could not show.
+
+    Attributes
+    ----------
+    index : Path
+        The page to open (``report/index.html``).
+    n_clusters, n_thumbs : int
+        Clusters reported; gallery images shown in all.
+    n_missing : int
+        Gallery images that were missing or unreadable (shown as placeholders).
+    missing_by_cluster : dict
+        Cluster letter -> missing images, for clusters with any.
+    seconds : float
+        Time taken.
+    """
+
+    index: Path
+    n_clusters: int
+    n_thumbs: int
+    n_missing: int
+    missing_by_cluster: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def viewer_url(ra: Any, dec: Any) -> str | None:
+    """Legacy Survey sky viewer link for (ra, dec) in degrees, or None when not finite."""
+    try:
+        ra, dec = float(ra), float(dec)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(ra) and math.isfinite(dec)):
+        return None
+    return VIEWER_URL.format(ra=ra, dec=dec)
+
+
+def _fmt(value: Any, spec: str = ".3g") -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return format(value, spec) if math.isfinite(value) else "–"
+
+
+def _value(row: pd.Series, name: str) -> Any:
+    return row[name] if name in row.index else None
+
+
+def _artifact_means(tables: RunTables) -> pd.Series | None:
+    """Mean artifact vote fraction per cluster, when some table of the run has the column."""
+    galaxies = tables.galaxies
+    if ARTIFACT_COLUMN not in galaxies.columns:
+        source = tables.path / "representations.parquet"
+        if not source.exists():
+            return None
+        try:
+            fractions = read_table(source, columns=[ID_COLUMN, ARTIFACT_COLUMN])
+        except Exception:  # the column may be absent: then there is nothing to report
+            return None
+        galaxies = galaxies[[ID_COLUMN, "cluster"]].merge(fractions, on=ID_COLUMN, how="left")
+    members = galaxies[galaxies["cluster"] >= 0]
+    return members.groupby("cluster")[ARTIFACT_COLUMN].mean()
+
+
+def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict[str, Any]]:
+    rows = []
+    for true_class, group in recovery.groupby("true_class", sort=True):
+        group = group.sort_values("completeness", ascending=False)
+        pure = group["purity"] >= RECOVERY_PURITY
+        pure_completeness = float(group.loc[pure, "completeness"].sum())
+        holders = [
+            {
+                "letter": letters.get(int(h.cluster), str(h.cluster)),
+                "pure": bool(h.purity >= RECOVERY_PURITY),
+                "purity_text": _fmt(h.purity, ".2f"),
+                "completeness_text": _fmt(h.completeness, ".2f"),
+            }
+            for h in group.itertuples()
+        ]
+        rows.append(
+            {
+                "true_class": str(true_class),
+                "recovered": pure_completeness >= RECOVERY_COMPLETENESS,
+                "pure_completeness_text": _fmt(pure_completeness, ".2f"),
+                "holders": holders,
+            }
+        )
+    return rows
+
+
+def _flat(items: Iterable[tuple[str, Any]], prefix: str = "") -> list[tuple[str, str]]:
+    out = []
+    for key, value in items:
+        if isinstance(value, dict):
+            out.extend(_flat(value.items(), f"{prefix}{key}."))
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            out.append((f"{prefix}{key}", text))
+    return out
+
+
+def _record_context(record: dict[str, Any]) -> dict[str, Any]:
+    stages = [
+        {
+            "name": name,
+            "params": _flat((entry.get("params") or {}).items()),
+            "seconds": entry.get("computed_seconds", entry.get("seconds")),
+            "reused": bool(entry.get("reused")),
+        }
+        for name, entry in (record.get("stages") or {}).items()
+        if isinstance(entry, dict)
+    ]
+    inputs = [
+        (role, {"path": info.get("path", ""), "checksum": info.get("checksum", "")})
+        for role, info in (record.get("inputs") or {}).items()
+        if isinstance(info, dict)
+    ]
+    return {
+        "counts": _flat((record.get("counts") or {}).items()),
+        "stages": stages,
+        "inputs": inputs,
+        "created": record.get("created", ""),
+    }
+
+
+def _remove_stale(folder: Path, keep: set[str]) -> None:
+    """Remove gallery and export files of clusters that a previous report had and this lacks."""
+    for path in folder.glob("cluster_*"):
+        if path.name not in keep:
+            path.unlink()
+
+
+def create_report(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    max_per_gallery: int = DEFAULT_MAX_PER_GALLERY,
+    thumb_size: int = DEFAULT_THUMB_SIZE,
+) -> ReportSummary:
+    """Write the report of a run folder and say what it holds.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A finished run folder (galaxies, clusters, condensed_tree tables; run.json).
+    out : path-like, optional
+        Report folder; default ``run_dir/report``.
+    max_per_gallery : int, default=48
+        Members shown per cluster, most probable first; the page says how many of how many.
+    thumb_size : int, default=128
+        Edge of the square thumbnails in pixels. Thumbnails are written once and reused.
+
+    Returns
+    -------
+    ReportSummary
+    """
+    start = time.perf_counter()
+    if thumb_size < 16:
+        raise ValueError(f"thumb_size must be >= 16 px, got {thumb_size}")
+    tables = read_run(run_dir)
+    out = Path(out) if out is not None else tables.path / "report"
+    for sub in ("thumbs", "galleries", "exports", "figures"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    galaxies, clusters = tables.galaxies, tables.clusters
+    numbers = [int(c) for c in clusters["cluster"]]
+    colours = dict(zip(numbers, cluster_colours(len(numbers)), strict=True))
+    letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
+
+    shown = create_gallery(galaxies, max_per_gallery)
+    file_locs = shown[FILE_COLUMN].tolist() if FILE_COLUMN in shown.columns else [None] * len(shown)
+    thumbs = create_thumbs(file_locs, out / "thumbs", thumb_size)
+    shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
+    shown["found"] = [t.found for t in thumbs]
+    log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
+
+    has_sky = {"ra", "dec"} <= set(galaxies.columns)
+    by_id = galaxies.set_index(ID_COLUMN) if has_sky else None
+    artifacts_kept = find_flag(tables.record, "keep_artifacts")
+    artifact_means = _artifact_means(tables) if artifacts_kept else None
+    cluster_rows, missing_by_cluster, written = [], {}, set()
+    groups = dict(tuple(shown.groupby("cluster")))
+    for _, row in clusters.iterrows():
+        number, letter = int(row["cluster"]), letters[int(row["cluster"])]
+        members = groups.get(number, shown.iloc[0:0])
+        n_missing = int((~members["found"]).sum())
+        if n_missing:
+            missing_by_cluster[letter] = n_missing
+        persistence = _fmt(row["persistence"])
+        figure = f"galleries/cluster_{letter}.jpg"
+        if len(members):
+            render_gallery(
+                [out / s for s in members["src"]],
+                out / figure,
+                letter,
+                f"{int(row['size']):,} galaxies · persistence {persistence}",
+                colours[number],
+                gallery_columns(len(members)),
+            )
+        export = create_export(galaxies, number)
+        render_export(export, out / "exports" / f"cluster_{letter}", f"raregal_cluster_{letter}")
+        written |= {f"cluster_{letter}.jpg", f"cluster_{letter}.csv", f"cluster_{letter}.vot"}
+        medoid = _value(row, "medoid_id")
+        medoid_url = None
+        if has_sky and medoid is not None and medoid in by_id.index:
+            medoid_url = viewer_url(by_id.at[medoid, "ra"], by_id.at[medoid, "dec"])
+        artifact = artifact_means.get(number, np.nan) if artifact_means is not None else np.nan
+        cluster_rows.append(
+            {
+                "letter": letter,
+                "colour": colours[number],
+                "size": int(row["size"]),
+                "persistence_text": persistence,
+                "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
+                "lambda_birth_text": _fmt(_value(row, "lambda_birth")),
+                "n_shown": len(members),
+                "n_missing": n_missing,
+                "artifact": float(artifact),
+                "artifact_text": _fmt(artifact, ".2f"),
+                "medoid_id": "" if medoid is None else str(medoid),
+                "medoid_url": medoid_url,
+                "figure": figure if len(members) else "",
+                "csv": f"exports/cluster_{letter}.csv",
+                "vot": f"exports/cluster_{letter}.vot",
+                "members": [
+                    {
+                        "id_str": str(m[ID_COLUMN]),
+                        "probability_text": _fmt(m["probability"], ".2f"),
+                        "src": m["src"],
+                        "found": bool(m["found"]),
+                        "url": viewer_url(m["ra"], m["dec"]) if has_sky else None,
+                    }
+                    for _, m in members.iterrows()
+                ],
+            }
+        )
+    _remove_stale(out / "galleries", written)
+    _remove_stale(out / "exports", written)
+    log.info(
+        "galleries and exports: %d clusters, %.1f s", len(numbers), time.perf_counter() - start
+    )
+
+    map_data = create_map(galaxies, clusters, colours)
+    render_map(map_data, out / "figures" / "map.png", f"{len(galaxies):,} selected galaxies")
+    node_colours, node_letters = {}, {}
+    if "node" in clusters.columns:
+        node_colours = {
+            int(n): colours[int(c)] for n, c in zip(clusters["node"], numbers, strict=True)
+        }
+        node_letters = {
+            int(n): letters[int(c)] for n, c in zip(clusters["node"], numbers, strict=True)
+        }
+    shapes = create_tree(tables.tree, node_colours, node_letters)
+    render_tree(shapes, out / "figures" / "tree.png")
+    log.info("map and tree: %.1f s", time.perf_counter() - start)
+
+    labels = galaxies["cluster"].to_numpy()
+    n_missing = int((~shown["found"]).sum())
+    context = {
+        "title": f"raregal: rare classes in {tables.path.resolve().name}",
+        "run_name": str(tables.path.resolve().name),
+        "version": __version__,
+        "written": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "summary": {
+            "n_clusters": len(numbers),
+            "n_selected": len(galaxies),
+            "n_clustered": int((labels >= 0).sum()),
+            "n_noise": int((labels < 0).sum()),
+            "n_thumbs": len(shown),
+            "n_missing": n_missing,
+        },
+        "clusters": cluster_rows,
+        "has_sky": has_sky,
+        "thumb_size": thumb_size,
+        "display_size": max(32, round(thumb_size * 0.78)),  # sharp on high-density screens
+        "map_png": "figures/map.png",
+        "tree_png": "figures/tree.png",
+        "tree_leaves": shapes.n_leaves,
+        "artifacts_kept": artifacts_kept,
+        "artifact_column": artifact_means is not None,
+        "artifact_clusters": [
+            c["letter"] for c in cluster_rows if c["artifact"] >= ARTIFACT_THRESHOLD
+        ],
+        "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
+        **_record_context(tables.record),
+    }
+    index = render_html(context, out / "index.html")
+    summary = ReportSummary(
+        index=index,
+        n_clusters=len(numbers),
+        n_thumbs=len(shown),
+        n_missing=n_missing,
+        missing_by_cluster=missing_by_cluster,
+        seconds=round(time.perf_counter() - start, 3),
+    )
+    with atomic_path(out / SUMMARY_JSON) as tmp:
+        tmp.write_text(json.dumps(asdict(summary), indent=2, default=str))
+    log.info("report written to %s in %.1f s", index, summary.seconds)
+    return summary
+
+
+def build_report(
+    run_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    max_per_gallery: int = DEFAULT_MAX_PER_GALLERY,
+    thumb_size: int = DEFAULT_THUMB_SIZE,
+) -> Path:
+    """Write the report of a run folder; returns the path of its ``index.html``.
+
+    See ``create_report`` for the parameters; its summary (missing images included) is also
+    written to ``report.json`` beside the page and logged.
+    """
+    return create_report(run_dir, out, max_per_gallery, thumb_size).index

@@ -1,0 +1,292 @@
+"""The report of a run folder: files it references, exports, placeholders, escaping, real images.
+
+The run folders here are built with real computation (seeded 2-D blobs clustered by hdbscan with
+leaf selection), laid out as documented in docs/for_developers.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raregal.constants import NOISE
+from raregal.report import build_report, create_report
+from raregal.report.inputs import cluster_letter
+
+
+def make_run(
+    folder: Path,
+    images: list[Path] | None = None,
+    ids: list[str] | None = None,
+    seed: int = 0,
+    record: dict | None = None,
+) -> Path:
+    """A run folder from seeded blobs: hdbscan leaf clusters, its condensed tree, the tables."""
+    import hdbscan
+
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0, 0], [6, 0], [0, 6], [6, 6], [3, 12]], dtype=float)
+    sizes = [60, 45, 35, 25, 20]
+    points = np.vstack(
+        [c + rng.normal(scale=0.5, size=(n, 2)) for c, n in zip(centres, sizes, strict=True)]
+    )
+    points = np.vstack([points, rng.uniform(-3, 15, size=(30, 2))])
+    n = len(points)
+    fit = hdbscan.HDBSCAN(min_cluster_size=10, min_samples=5, cluster_selection_method="leaf")
+    fit.fit(points)
+    nodes = sorted(fit.condensed_tree_._select_clusters())
+    sizes_by_label = np.bincount(fit.labels_[fit.labels_ >= 0], minlength=len(nodes))
+    order = np.argsort(-sizes_by_label, kind="stable")
+    renumber = {int(old): new for new, old in enumerate(order)}
+    labels = np.array([renumber.get(int(lab), NOISE) for lab in fit.labels_])
+    tree = fit.condensed_tree_.to_pandas()
+    ids = ids or [f"gal{i:04d}" for i in range(n)]
+    galaxies = pd.DataFrame(
+        {
+            "id_str": ids,
+            "cluster": labels,
+            "probability": fit.probabilities_,
+            "outlier_score": fit.outlier_scores_,
+            "map_x": points[:, 0],
+            "map_y": points[:, 1],
+            "ra": rng.uniform(150, 160, n),
+            "dec": rng.uniform(-5, 5, n),
+        }
+    )
+    if images is not None:
+        galaxies["file_loc"] = [str(images[i % len(images)]) for i in range(n)]
+    rows = []
+    for old in order:
+        node = nodes[old]
+        new = renumber[int(old)]
+        members = galaxies[labels == new]
+        rows.append(
+            {
+                "cluster": new,
+                "letter": cluster_letter(new),
+                "size": len(members),
+                "lambda_birth": float(tree.loc[tree.child == node, "lambda_val"].iloc[0]),
+                "lambda_death": float(tree.loc[tree.parent == node, "lambda_val"].max()),
+                "persistence": float(fit.cluster_persistence_[old]),
+                "node": int(node),
+                "parent": int(tree.loc[tree.child == node, "parent"].iloc[0]),
+                "medoid_id": members.sort_values("probability").id_str.iloc[-1],
+                "mean_probability": float(members.probability.mean()),
+            }
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    galaxies.to_parquet(folder / "galaxies.parquet")
+    pd.DataFrame(rows).to_parquet(folder / "clusters.parquet")
+    tree.to_parquet(folder / "condensed_tree.parquet")
+    base = {"stages": {"cluster": {"params": {"min_samples": 5, "min_cluster_size": 10}}},
+            "counts": {"selected": n}}  # fmt: skip
+    (folder / "run.json").write_text(json.dumps(record or base))
+    return folder
+
+
+def write_pngs(folder: Path, count: int, rng: np.random.Generator) -> list[Path]:
+    """Small random-colour PNG images (real files that Pillow reads)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        pixels = rng.integers(40, 255, size=(64, 64, 3), dtype=np.uint8)
+        paths.append(folder / f"img{i}.png")
+        Image.fromarray(pixels).save(paths[-1])
+    return paths
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.links += [v for k, v in attrs if k in ("src", "href") and v]
+
+
+def parse(index: Path) -> _Links:
+    parser = _Links()
+    parser.feed(index.read_text())
+    return parser
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    root = tmp_path_factory.mktemp("report")
+    images = write_pngs(root / "images", 6, rng)
+    images.append(root / "images" / "gone.png")  # never written: a missing image
+    run = make_run(root / "run", images)
+    summary = create_report(run, max_per_gallery=12, thumb_size=48)
+    return run, summary
+
+
+def test_every_file_the_page_references_exists(report):
+    run, summary = report
+    assert summary.index == run / "report" / "index.html"
+    links = parse(summary.index).links
+    local = [link for link in links if not link.startswith(("http://", "https://", "#"))]
+    assert any(link.startswith("thumbs/") for link in local)
+    assert "figures/map.png" in local and "figures/tree.png" in local
+    for link in local:
+        assert not Path(link).is_absolute() and ".." not in link
+        assert (summary.index.parent / link).is_file(), link
+
+
+def test_sky_viewer_links_use_the_galaxy_coordinates(report):
+    run, summary = report
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    viewer = [x for x in parse(summary.index).links if x.startswith("https://www.legacysurvey")]
+    assert viewer
+    first = galaxies[galaxies.cluster == 0].sort_values("probability").iloc[-1]
+    assert f"ra={first.ra:.6f}&dec={first.dec:.6f}&layer=ls-dr10&zoom=14" in "".join(viewer)
+
+
+def test_exports_round_trip_through_astropy(report):
+    from astropy.table import Table
+
+    run, _ = report
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    clusters = pd.read_parquet(run / "clusters.parquet")
+    assert len(clusters) >= 3
+    for row in clusters.itertuples():
+        members = galaxies[galaxies.cluster == row.cluster]
+        for suffix, fmt in ((".csv", "ascii.csv"), (".vot", "votable")):
+            table = Table.read(
+                run / "report" / "exports" / f"cluster_{row.letter}{suffix}", format=fmt
+            )
+            assert table.colnames == ["id_str", "ra", "dec", "probability"]
+            assert len(table) == row.size == len(members)
+            assert set(np.asarray(table["id_str"], dtype=str)) == set(members.id_str)
+            back = members.set_index("id_str").loc[np.asarray(table["id_str"], dtype=str)]
+            np.testing.assert_allclose(table["ra"], back.ra, rtol=1e-7)
+            np.testing.assert_allclose(table["probability"], back.probability, rtol=1e-7)
+            assert np.all(np.diff(np.asarray(table["probability"])) <= 0)
+
+
+def test_missing_image_is_a_counted_placeholder(report):
+    run, summary = report
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    shown = (
+        galaxies[galaxies.cluster >= 0]
+        .sort_values(["cluster", "probability"], ascending=[True, False])
+        .groupby("cluster")
+        .head(12)
+    )
+    expected = int(shown.file_loc.str.endswith("gone.png").sum())
+    assert expected > 0
+    assert summary.n_missing == expected == sum(summary.missing_by_cluster.values())
+    assert summary.n_thumbs == len(shown)
+    page = summary.index.read_text()
+    assert f"{expected} of {len(shown)} gallery" in page
+    assert page.count("thumbs/missing.png") == expected
+    assert json.loads((run / "report" / "report.json").read_text())["n_missing"] == expected
+
+
+def test_galleries_say_how_many_are_shown(report):
+    run, summary = report
+    clusters = pd.read_parquet(run / "clusters.parquet")
+    page = summary.index.read_text()
+    for row in clusters.itertuples():
+        assert f"showing {min(row.size, 12)} of {row.size}" in page
+        assert (run / "report" / "galleries" / f"cluster_{row.letter}.jpg").is_file()
+
+
+def test_html_escapes_galaxy_names(tmp_path, rng):
+    images = write_pngs(tmp_path / "images", 2, rng)
+    n = 60 + 45 + 35 + 25 + 20 + 30
+    ids = [f"<script>alert({i})</script>" for i in range(n)]
+    run = make_run(tmp_path / "run", images, ids=ids)
+    index = build_report(run, max_per_gallery=4, thumb_size=32)
+    page = index.read_text()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(" in page
+    assert "script" not in parse(index).tags
+
+
+def test_rebuild_reuses_thumbnails_and_drops_stale_clusters(report, tmp_path):
+    run, _ = report
+    copy = shutil.copytree(run, tmp_path / "run")
+    thumbs = sorted((copy / "report" / "thumbs").glob("*.jpg"))
+    stamps = {p: p.stat().st_mtime_ns for p in thumbs}
+    clusters = pd.read_parquet(copy / "clusters.parquet")
+    galaxies = pd.read_parquet(copy / "galaxies.parquet")
+    last = clusters.cluster.max()
+    galaxies.loc[galaxies.cluster == last, "cluster"] = NOISE
+    galaxies.to_parquet(copy / "galaxies.parquet")
+    clusters[clusters.cluster != last].to_parquet(copy / "clusters.parquet")
+    create_report(copy, max_per_gallery=12, thumb_size=48)
+    assert {p: p.stat().st_mtime_ns for p in thumbs} == stamps
+    letter = cluster_letter(int(last))
+    assert not (copy / "report" / "exports" / f"cluster_{letter}.csv").exists()
+    assert f'id="cluster-{letter}"' not in (copy / "report" / "index.html").read_text()
+
+
+def test_recovery_and_artifact_sections(report, tmp_path):
+    run, _ = report
+    copy = shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("report"))
+    record = {"stages": {"select": {"params": {"keep_artifacts": True}}}, "counts": {}}
+    (copy / "run.json").write_text(json.dumps(record))
+    pd.DataFrame(
+        {"true_class": ["ring", "ring", "lens"], "cluster": [0, 1, 2],
+         "purity": [0.9, 0.5, 0.6], "completeness": [0.3, 0.4, 0.9]}
+    ).to_csv(copy / "recovery.csv", index=False)  # fmt: skip
+    page = build_report(copy).read_text()
+    assert 'id="artifact-note"' in page
+    recovery = page[page.index('id="recovery"') :]
+    ring = recovery[recovery.index("<td>ring</td>") :]
+    lens = recovery[recovery.index("<td>lens</td>") :]
+    assert ring.split("</tr>")[0].count("<td>yes</td>") == 1  # 0.3 of it in a pure cluster
+    assert lens.split("</tr>")[0].count("<td>no</td>") == 1  # only in an impure cluster
+
+
+def test_real_images_give_real_thumbnails(gz_examples, tmp_path):
+    from PIL import Image
+
+    images = sorted((gz_examples / "images").glob("decals-*.jpg"))[:20]
+    run = make_run(tmp_path / "run", images)
+    summary = create_report(run, max_per_gallery=6, thumb_size=64)
+    assert summary.n_missing == 0 and summary.n_thumbs > 0
+    thumbs = [p for p in (run / "report" / "thumbs").glob("*.jpg")]
+    assert thumbs
+    placeholder = np.asarray(Image.open(run / "report" / "thumbs" / "missing.png"), dtype=float)
+    for path in thumbs:
+        pixels = np.asarray(Image.open(path), dtype=float)
+        assert pixels.shape == (64, 64, 3)
+        assert pixels.std() > 5 and np.abs(pixels - placeholder).mean() > 5
+
+
+def test_missing_table_is_a_clear_error(tmp_path):
+    from raregal.errors import InputError
+
+    run = make_run(tmp_path / "run")
+    (run / "clusters.parquet").unlink()
+    with pytest.raises(InputError, match=r"clusters\.parquet: not found"):
+        build_report(run)
+
+
+def test_cli_writes_the_report_and_warns_of_missing_images(report, tmp_path):
+    from typer.testing import CliRunner
+
+    from raregal.cli import app
+
+    run, summary = report
+    out = tmp_path / "elsewhere"
+    result = CliRunner().invoke(
+        app,
+        ["report", str(run), "--out", str(out), "--max-per-gallery", "12", "--thumb-size", "48"],
+    )
+    assert result.exit_code == 0, result.output
+    assert str(out / "index.html") in result.output
+    assert f"warning: {summary.n_missing} images missing" in result.output
+    assert (out / "index.html").is_file() and (out / "thumbs" / "missing.png").is_file()
