@@ -21,11 +21,11 @@ def explore_cli(
         bool, typer.Option("--no-browser", help="Do not open a browser.")
     ] = False,
 ) -> None:
-    """Browse a run: map, clusters, condensed tree, 'more like this', selections and marks."""
-    from raregal.explore.serve import explore, is_loopback
+    """Browse a run: map, clusters, condensed tree, 'more like this', selections and marks.
 
-    if not is_loopback(host):
-        typer.echo(
-            f"warning: binding {host} exposes this run and its marks to the network", err=True
-        )
+    Serves on 127.0.0.1 by default; another --host is logged as a warning, since anyone who can
+    reach it can read the run and change its marks.
+    """
+    from raregal.explore.serve import explore
+
     explore(run, host=host, port=port, open_browser=not no_browser)

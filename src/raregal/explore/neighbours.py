@@ -35,7 +35,7 @@ class NeighbourIndex:
         The run; rows of ``galaxies.parquet`` are the index labels.
     M : int, default=16
         hnswlib graph degree.
-    ef_construction : int, default=200
+    ef_construction : int, default=100
         hnswlib build breadth (recall against build time).
     ef : int, default=100
         hnswlib search breadth.
@@ -47,7 +47,7 @@ class NeighbourIndex:
         ``umap_*`` columns, used when no representation table can be found).
     """
 
-    def __init__(self, run: ExploreRun, M: int = 16, ef_construction: int = 200, ef: int = 100):
+    def __init__(self, run: ExploreRun, M: int = 16, ef_construction: int = 100, ef: int = 100):
         self.run = run
         self.M = M
         self.ef_construction = ef_construction

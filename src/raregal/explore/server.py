@@ -94,8 +94,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if build_index:
-            threading.Thread(target=_warm_index, args=(index,), daemon=True).start()
+        threading.Thread(
+            target=_warm, args=(run, index if build_index else None), daemon=True
+        ).start()
         yield
 
     app = FastAPI(
@@ -256,8 +257,13 @@ def create_app(
     return app
 
 
-def _warm_index(index: NeighbourIndex) -> None:
+def _warm(run: ExploreRun, index: NeighbourIndex | None) -> None:
+    """Read the vote fractions and the id lookup, and load or build the index, in the background."""
     try:
-        index.ensure()
+        if run.n:
+            run.galaxy(0)
+        run.row_of_id  # noqa: B018
+        if index is not None:
+            index.ensure()
     except Exception as exc:  # a background warm-up must not kill the server
-        logger.warning("the neighbour index could not be built: %s", exc)
+        logger.warning("warming up the explorer failed (it will retry on demand): %s", exc)

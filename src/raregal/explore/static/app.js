@@ -86,12 +86,16 @@ function nearest(mx, my, radius) {
   const { size, x0, y0, cell, start, items } = grid;
   const gx0 = Math.max(0, Math.floor((mx - radius - x0) / cell)), gx1 = Math.min(size - 1, Math.floor((mx + radius - x0) / cell));
   const gy0 = Math.max(0, Math.floor((my - radius - y0) / cell)), gy1 = Math.min(size - 1, Math.floor((my + radius - y0) / cell));
-  let best = -1, bestD = radius * radius;
+  // nearest within the radius; highlighted galaxies first, then clustered ones, then noise
+  const r2 = radius * radius, hl = state.highlight || state.selection;
+  let best = -1, bestScore = Infinity;
   for (let gy = gy0; gy <= gy1; gy++) for (let gx = gx0; gx <= gx1; gx++) {
     const c = gy * size + gx;
     for (let j = start[c]; j < start[c + 1]; j++) {
       const i = items[j], dx = state.x[i] - mx, dy = state.y[i] - my, d = dx * dx + dy * dy;
-      if (d <= bestD && (best < 0 || d < bestD || state.label[i] >= 0)) { best = i; bestD = d; }
+      if (d > r2) continue;
+      const score = d + (hl && !hl[i] ? 2 * r2 : 0) + (state.label[i] < 0 ? r2 : 0);
+      if (score < bestScore) { best = i; bestScore = score; }
     }
   }
   return best;
@@ -463,8 +467,9 @@ async function start() {
   window.raregal.ready = performance.now();
   document.body.dataset.ready = "1";
   buildGrid();
+  window.raregal.hoverReady = performance.now();
   document.body.dataset.hover = "1";
   loadMarks().then(renderClusters);
 }
-window.raregal = { state, toScreen, toData, draw, ready: 0 };
+window.raregal = { state, toScreen, toData, draw, ready: 0, hoverReady: 0 };
 start().catch((e) => { $("run-info").textContent = `could not load the run: ${e.message}`; });
