@@ -1,0 +1,200 @@
+"""Reduction: optional PCA, then UMAP to ``n_components`` (clustered) and to 2-D (the map).
+
+Engines are chosen by name from ``REDUCERS``. An engine is a class built with the UMAP parameters
+(``n_components``, ``n_neighbors``, ``min_dist``, ``metric``, ``n_epochs``, ``random_state`` and
+``knn``, a shared neighbour graph it may ignore) that has ``fit_transform(X) -> ndarray`` and a
+``timings`` dict (seconds per sub-step). An engine that finds neighbours itself may expose them as
+``knn_`` so that the map reuses them. ``umap-learn`` is the reference; ``cuml`` or a faster engine
+is added by registering its class here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from raregal.errors import InputError, MissingDependencyError
+
+logger = logging.getLogger(__name__)
+
+
+class Reducer(Protocol):
+    """The engine contract."""
+
+    timings: dict[str, float]
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class UmapLearnReducer:
+    """UMAP through umap-learn (the reference engine).
+
+    Neighbours are found once with pynndescent (``knn_``, a tuple of indices, distances and the
+    search index) and can be handed to a second reducer through ``knn``. A fixed ``random_state``
+    makes umap-learn run its optimisation on one thread (reproducible); None lets it use every
+    core.
+    """
+
+    name = "umap-learn"
+
+    def __init__(
+        self,
+        n_components: int = 5,
+        n_neighbors: int = 50,
+        min_dist: float = 0.1,
+        metric: str = "euclidean",
+        n_epochs: int | None = None,
+        random_state: int | None = 0,
+        knn: tuple[Any, ...] | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.n_epochs = n_epochs
+        self.random_state = random_state
+        self.knn = knn
+        self.timings: dict[str, float] = {}
+        self.knn_: tuple[Any, ...] | None = None
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        try:
+            import umap
+            from umap.umap_ import nearest_neighbors
+        except ImportError as exc:  # pragma: no cover - umap-learn is a core dependency
+            raise MissingDependencyError("umap-learn", "all") from exc
+        knn = self.knn
+        if knn is None:
+            start = time.perf_counter()
+            rng = np.random.RandomState(self.random_state)
+            indices, dists, index = nearest_neighbors(
+                X, self.n_neighbors, self.metric, {}, False, rng, low_memory=True
+            )
+            knn = (indices, dists, index)
+            self.timings["neighbors"] = round(time.perf_counter() - start, 3)
+        self.knn_ = knn
+        start = time.perf_counter()
+        model = umap.UMAP(
+            n_components=self.n_components,
+            n_neighbors=self.n_neighbors,
+            min_dist=self.min_dist,
+            metric=self.metric,
+            n_epochs=self.n_epochs,
+            random_state=self.random_state,
+            n_jobs=1 if self.random_state is not None else -1,
+            precomputed_knn=knn,
+            low_memory=True,
+        )
+        embedding = model.fit_transform(X)
+        self.timings["umap"] = round(time.perf_counter() - start, 3)
+        return np.asarray(embedding, dtype=np.float32)
+
+
+REDUCERS: dict[str, type] = {"umap-learn": UmapLearnReducer}
+"""Reduction engines by name; register new engines here (e.g. 'cuml')."""
+
+
+def register_reducer(name: str, cls: type) -> None:
+    """Add a reduction engine under ``name`` (its class follows the ``Reducer`` contract)."""
+    REDUCERS[name] = cls
+
+
+def make_reducer(name: str, **params: Any) -> Reducer:
+    """Build the engine ``name`` with UMAP parameters ``params``."""
+    if name not in REDUCERS:
+        raise InputError(
+            f"parameter 'reducer' must be one of {', '.join(map(repr, REDUCERS))}; got {name!r}",
+            column="reducer",
+        )
+    return REDUCERS[name](**params)
+
+
+@dataclass
+class Reduction:
+    """What ``reduce`` returns: the clustered embedding, the 2-D map and the facts to record."""
+
+    embedding: np.ndarray
+    map_embedding: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def pca(X: np.ndarray, n_components: int, random_state: int | None = 0) -> tuple[np.ndarray, float]:
+    """Project onto the first ``n_components`` principal components.
+
+    Returns the projection and the fraction of variance it keeps.
+    """
+    from sklearn.decomposition import PCA
+
+    if n_components >= X.shape[1]:
+        return X, 1.0
+    model = PCA(n_components=n_components, random_state=random_state)
+    projected = model.fit_transform(X).astype(np.float32)
+    return projected, float(model.explained_variance_ratio_.sum())
+
+
+def reduce(
+    X: np.ndarray,
+    reducer: str = "umap-learn",
+    n_components: int = 5,
+    map_components: int = 2,
+    n_neighbors: int = 50,
+    min_dist: float = 0.1,
+    metric: str = "euclidean",
+    n_epochs: int | None = None,
+    pca_components: int | None = None,
+    random_state: int | None = 0,
+) -> Reduction:
+    """PCA (optional), then UMAP to ``n_components`` and ``map_components`` dimensions.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_galaxies, n_features)
+        The representations (finite values only).
+    reducer : str, default='umap-learn'
+        Engine name in ``REDUCERS``.
+    n_components, map_components, n_neighbors, min_dist, metric, n_epochs : see SearchConfig
+    pca_components : int or None, default=None
+        PCA dimensions before UMAP; None skips PCA.
+    random_state : int or None, default=0
+        Seed of PCA and both UMAPs (recorded in ``info``).
+
+    Returns
+    -------
+    Reduction
+        ``embedding`` (n, n_components) float32, ``map_embedding`` (n, map_components) float32.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[0]
+    if n_neighbors >= n:
+        raise InputError(
+            f"n_neighbors={n_neighbors} needs more than {n_neighbors} galaxies; got {n}",
+            column="n_neighbors", count=n,
+        )  # fmt: skip
+    timings: dict[str, float] = {}
+    info: dict[str, Any] = {"reducer": reducer, "random_state": random_state, "n_input": n,
+                            "n_features": X.shape[1]}  # fmt: skip
+    if pca_components is not None:
+        start = time.perf_counter()
+        X, kept = pca(X, pca_components, random_state)
+        timings["pca"] = round(time.perf_counter() - start, 3)
+        info["pca_explained_variance"] = round(kept, 6)
+        logger.info("PCA to %d dimensions keeps %.1f%% of the variance", X.shape[1], 100 * kept)
+    umap_params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                       n_epochs=n_epochs, random_state=random_state)  # fmt: skip
+    logger.info("UMAP of %d galaxies to %d dimensions (%s)", n, n_components, reducer)
+    first = make_reducer(reducer, n_components=n_components, **umap_params)
+    embedding = first.fit_transform(X)
+    timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
+    logger.info("UMAP to %d dimensions for the map", map_components)
+    second = make_reducer(
+        reducer, n_components=map_components, knn=getattr(first, "knn_", None), **umap_params
+    )
+    map_embedding = second.fit_transform(X)
+    timings.update({f"map_{k}": v for k, v in second.timings.items()})
+    info["map_reused_neighbors"] = getattr(first, "knn_", None) is not None
+    return Reduction(embedding, map_embedding, timings, info)

@@ -1,0 +1,135 @@
+"""The morphology selection: remove featureless, edge-on and artifact galaxies before clustering.
+
+The rules are data (``Rule``). A galaxy is removed by the first rule (in order) whose fraction
+reaches its threshold; ``removed_by`` names that rule.
+
+NaN rule: in the published GZ DESI 'friendly' catalog a fraction is NaN when the question was
+rarely asked of that galaxy (too few volunteers reached it). A NaN fraction therefore cannot show
+that the galaxy is smooth, edge-on or an artifact, and the rule does **not** remove it. The
+number of such NaN values per rule is counted (``nan_<rule>`` in the counts) so that nothing
+passes silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from raregal.constants import ID_COLUMN
+from raregal.errors import InputError
+from raregal.schema import FRACTION_COLUMNS, joint_fraction
+from raregal.tables import require_columns
+
+EDGE_ON_RULES = ("conditional", "joint")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Remove a galaxy when ``column`` >= ``threshold``.
+
+    ``column`` is a vote-fraction column; ``joint=True`` multiplies it by the probability of
+    reaching its question (see ``raregal.schema.joint_fraction``).
+    """
+
+    name: str
+    column: str
+    threshold: float
+    joint: bool = False
+
+    def values(self, morphology: pd.DataFrame) -> pd.Series:
+        if self.joint:
+            return joint_fraction(morphology, self.column.removesuffix("_fraction"))
+        return morphology[self.column].astype(float)
+
+    def needed_columns(self) -> list[str]:
+        if not self.joint:
+            return [self.column]
+        needed = [self.column]
+        if self.column == "disk-edge-on_yes_fraction":
+            needed.append("smooth-or-featured_featured-or-disk_fraction")
+        return needed
+
+
+SMOOTH = Rule("smooth", "smooth-or-featured_smooth_fraction", 0.5)
+EDGE_ON = Rule("edge_on", "disk-edge-on_yes_fraction", 0.3)
+EDGE_ON_JOINT = Rule("edge_on", "disk-edge-on_yes_fraction", 0.3, joint=True)
+ARTIFACT = Rule("artifact", "smooth-or-featured_artifact_fraction", 0.3)
+
+
+def paper_rules(keep_artifacts: bool = False, edge_on_rule: str = "conditional") -> list[Rule]:
+    """The paper's rules: smooth >= 0.5, edge-on yes >= 0.3, artifact >= 0.3.
+
+    Parameters
+    ----------
+    keep_artifacts : bool, default=False
+        Drop the artifact rule (the paper's artifact experiment).
+    edge_on_rule : {'conditional', 'joint'}, default='conditional'
+        Use the edge-on fraction as published (conditional on featured-or-disk) or the joint
+        probability featured-or-disk x edge-on yes.
+    """
+    if edge_on_rule not in EDGE_ON_RULES:
+        raise InputError(
+            f"parameter 'edge_on_rule' must be one of {EDGE_ON_RULES}; got {edge_on_rule!r}",
+            column="edge_on_rule",
+        )
+    rules = [SMOOTH, EDGE_ON_JOINT if edge_on_rule == "joint" else EDGE_ON]
+    if not keep_artifacts:
+        rules.append(ARTIFACT)
+    return rules
+
+
+def has_morphology(df: pd.DataFrame) -> bool:
+    """True when ``df`` holds any Galaxy Zoo DESI vote-fraction column."""
+    return any(c in df.columns for c in FRACTION_COLUMNS)
+
+
+def select(
+    morphology: pd.DataFrame, rules: Sequence[Rule] | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Apply the rules.
+
+    Parameters
+    ----------
+    morphology : DataFrame
+        ``id_str`` and the fraction columns the rules need.
+    rules : sequence of Rule, default=None
+        None means ``paper_rules()``.
+
+    Returns
+    -------
+    selection : DataFrame
+        ``id_str``, ``kept`` (bool), ``removed_by`` (rule name, or '' when kept).
+    counts : dict
+        ``input``, ``removed_<rule>`` per rule, ``nan_<rule>`` (NaN values the rule let pass),
+        and ``selected``.
+    """
+    rules = paper_rules() if rules is None else list(rules)
+    source = morphology.attrs.get("source")
+    require_columns(morphology, [ID_COLUMN], source)
+    needed = sorted({c for rule in rules for c in rule.needed_columns()})
+    require_columns(morphology, needed, source)
+    n = len(morphology)
+    removed_by = np.full(n, "", dtype=object)
+    counts: dict[str, int] = {"input": n}
+    for rule in rules:
+        values = rule.values(morphology).to_numpy(dtype=float)
+        if np.isinf(values).any():
+            bad = int(np.isinf(values).sum())
+            raise InputError(
+                f"{bad} infinite value(s) in column {rule.column!r}", path=source,
+                column=rule.column, count=bad,
+            )  # fmt: skip
+        counts[f"nan_{rule.name}"] = int(np.isnan(values).sum())
+        hit = (values >= rule.threshold) & (removed_by == "")  # NaN >= t is False: not removed
+        removed_by[hit] = rule.name
+        counts[f"removed_{rule.name}"] = int(hit.sum())
+    kept = removed_by == ""
+    counts["selected"] = int(kept.sum())
+    selection = pd.DataFrame(
+        {ID_COLUMN: morphology[ID_COLUMN].astype(str).to_numpy(), "kept": kept,
+         "removed_by": removed_by.astype(str)}
+    )  # fmt: skip
+    return selection, counts
