@@ -290,3 +290,33 @@ def test_cli_writes_the_report_and_warns_of_missing_images(report, tmp_path):
     assert str(out / "index.html") in result.output
     assert f"warning: {summary.n_missing} images missing" in result.output
     assert (out / "index.html").is_file() and (out / "thumbs" / "missing.png").is_file()
+
+
+def test_run_without_images_lists_names_and_misses_nothing(tmp_path):
+    run = make_run(tmp_path / "run")  # no file_loc: a run from a representation table
+    summary = create_report(run, max_per_gallery=5, thumb_size=32)
+    page = summary.index.read_text()
+    assert summary.n_missing == 0 and summary.n_thumbs > 0
+    assert "so the galleries list names" in page and "thumbs/" not in page
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    best = galaxies[galaxies.cluster == 0].sort_values("probability").id_str.iloc[-1]
+    assert best in page
+
+
+def test_tree_marks_each_selected_leaf_in_its_colour(report):
+    from raregal.report.tree import UNSELECTED_COLOUR, create_tree
+
+    run, _ = report
+    tree = pd.read_parquet(run / "condensed_tree.parquet")
+    clusters = pd.read_parquet(run / "clusters.parquet")
+    colours = {int(n): f"#0000{i:02x}" for i, n in enumerate(clusters.node)}
+    letters = dict(zip(clusters.node.astype(int), clusters.letter, strict=True))
+    shapes = create_tree(tree, colours, letters)
+    n_cluster_nodes = int((tree.child_size > 1).sum()) + 1  # every cluster node and the root
+    assert len(shapes.polygons) == n_cluster_nodes
+    assert sorted(c for c in shapes.colours if c != UNSELECTED_COLOUR) == sorted(colours.values())
+    assert sorted(shapes.labels.letter) == sorted(clusters.letter)
+    assert shapes.n_leaves >= len(clusters)
+    for polygon in shapes.polygons:  # inside the page and below the root
+        assert polygon[:, 0].min() >= 0 and polygon[:, 0].max() <= shapes.n_leaves
+        assert polygon[:, 1].min() >= 0

@@ -109,6 +109,16 @@ def _artifact_means(tables: RunTables) -> pd.Series | None:
     return members.groupby("cluster")[ARTIFACT_COLUMN].mean()
 
 
+def _majority_classes(galaxies: pd.DataFrame) -> dict[int, str]:
+    """Cluster number -> its commonest ``true_class`` and share (e.g. ``"ring 92%"``), if known."""
+    if "true_class" not in galaxies.columns:
+        return {}
+    members = galaxies[galaxies["cluster"] >= 0]
+    shares = members.groupby("cluster")["true_class"].value_counts(normalize=True)
+    top = shares.groupby(level=0).head(1)
+    return {int(c): f"{name} {share:.0%}" for (c, name), share in top.items()}
+
+
 def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict[str, Any]]:
     rows = []
     for true_class, group in recovery.groupby("true_class", sort=True):
@@ -213,16 +223,22 @@ def create_report(
     letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
 
     shown = create_gallery(galaxies, max_per_gallery)
-    file_locs = shown[FILE_COLUMN].tolist() if FILE_COLUMN in shown.columns else [None] * len(shown)
-    thumbs = create_thumbs(file_locs, out / "thumbs", thumb_size)
-    shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
-    shown["found"] = [t.found for t in thumbs]
+    has_images = FILE_COLUMN in galaxies.columns and bool(galaxies[FILE_COLUMN].notna().any())
+    if has_images:
+        thumbs = create_thumbs(shown[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+        shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
+        shown["found"] = [t.found for t in thumbs]
+    else:  # a run from a representation table alone: galleries list names, nothing is missing
+        log.info("galaxies.parquet has no file_loc: galleries show names instead of images")
+        shown["src"] = None
+        shown["found"] = True
     log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
 
     has_sky = {"ra", "dec"} <= set(galaxies.columns)
     by_id = galaxies.set_index(ID_COLUMN) if has_sky else None
     artifacts_kept = find_flag(tables.record, "keep_artifacts")
     artifact_means = _artifact_means(tables) if artifacts_kept else None
+    majorities = _majority_classes(galaxies)
     cluster_rows, missing_by_cluster, written = [], {}, set()
     groups = dict(tuple(shown.groupby("cluster")))
     for _, row in clusters.iterrows():
@@ -233,7 +249,7 @@ def create_report(
             missing_by_cluster[letter] = n_missing
         persistence = _fmt(row["persistence"])
         figure = f"galleries/cluster_{letter}.jpg"
-        if len(members):
+        if has_images and len(members):
             render_gallery(
                 [out / s for s in members["src"]],
                 out / figure,
@@ -264,7 +280,8 @@ def create_report(
                 "artifact_text": _fmt(artifact, ".2f"),
                 "medoid_id": "" if medoid is None else str(medoid),
                 "medoid_url": medoid_url,
-                "figure": figure if len(members) else "",
+                "figure": figure if has_images and len(members) else "",
+                "majority": majorities.get(number, ""),
                 "csv": f"exports/cluster_{letter}.csv",
                 "vot": f"exports/cluster_{letter}.vot",
                 "members": [
@@ -316,6 +333,8 @@ def create_report(
         },
         "clusters": cluster_rows,
         "has_sky": has_sky,
+        "has_images": has_images,
+        "has_truth": bool(majorities),
         "thumb_size": thumb_size,
         "display_size": max(32, round(thumb_size * 0.78)),  # sharp on high-density screens
         "map_png": "figures/map.png",

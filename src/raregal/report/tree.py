@@ -111,22 +111,25 @@ def create_tree(
             left += leaves[k]
             stack.append(k)
 
+    lambda_max = float(lam.max()) if lam.size else 1.0
+    min_height = 0.015 * lambda_max  # a leaf whose points all leave at birth stays visible
     polygons, colours, labels = [], [], []
     for n, (a, b) in spans.items():
         rows = events[n]
         lam_n = lam[rows]
-        death = float(lam_n.max()) if lam_n.size else birth[n]
-        steps = np.linspace(birth[n], death, _STEPS) if death > birth[n] else np.array([birth[n]])
+        last = float(lam_n.max()) if lam_n.size else birth[n]
+        death = max(last, birth[n] + min_height)
+        steps = np.linspace(birth[n], death, _STEPS)
         order_n = np.argsort(lam_n)
         dropped = np.cumsum(size[rows][order_n])
         gone = np.searchsorted(lam_n[order_n], steps, side="left")
         lost = np.where(gone > 0, dropped[np.maximum(gone - 1, 0)], 0)
-        share = np.clip(1 - lost / max(node_size[n], 1), 0.04, 1)
+        share = np.clip(1 - lost / max(node_size[n], 1), 0.04, 1) if last > birth[n] else 1.0
         half = (b - a) / 2 * 0.9 * share
         mid = (a + b) / 2
         ys = np.repeat(steps, 2)[1:]
         ys = np.append(ys, death)
-        hs = np.repeat(half, 2)
+        hs = np.repeat(np.broadcast_to(half, steps.shape), 2)
         right = np.column_stack([mid + hs, ys])
         left = np.column_stack([mid - hs, ys])[::-1]
         polygons.append(np.vstack([right, left]))
@@ -134,7 +137,6 @@ def create_tree(
         colours.append(node_colours.get(n, UNSELECTED_COLOUR))
         if selected:
             labels.append((node_letters.get(n, ""), node_colours[n], mid, death))
-    lambda_max = float(lam.max()) if lam.size else 1.0
     label_df = pd.DataFrame(labels, columns=["letter", "colour", "x", "y"])
     return TreeShapes(polygons, colours, label_df, lambda_max, n_leaves)
 
@@ -148,7 +150,7 @@ def render_tree(shapes: TreeShapes, path: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.collections import PolyCollection
 
-    width = float(np.clip(4 + shapes.n_leaves * 0.25, 8, 16))
+    width = float(np.clip(6 + shapes.n_leaves * 0.2, 12, 18))
     fig, ax = plt.subplots(figsize=(width, 4.5), dpi=110)
     ax.add_collection(
         PolyCollection(shapes.polygons, facecolors=shapes.colours, edgecolors="none", alpha=0.9)
