@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raregal.cluster import cluster_letter
 from raregal.constants import ID_COLUMN
 from raregal.errors import InputError
 from raregal.run import RUN_JSON
@@ -51,18 +52,6 @@ class RunTables:
     tree: pd.DataFrame
     record: dict[str, Any]
     recovery: pd.DataFrame | None
-
-
-def cluster_letter(number: int) -> str:
-    """Letter of cluster ``number``: 0 -> A, 25 -> Z, 26 -> AA, 27 -> AB, ..."""
-    if number < 0:
-        raise ValueError(f"cluster numbers start at 0, got {number}")
-    letters = ""
-    number += 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
