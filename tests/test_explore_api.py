@@ -361,3 +361,26 @@ def test_cli_explore_on_a_missing_run_is_a_user_error(tmp_path):
     result = CliRunner().invoke(app, ["explore", str(tmp_path), "--no-browser"])
     assert isinstance(result.exception, InputError)
     assert "galaxies.parquet" in str(result.exception)
+
+
+def test_cross_site_simple_posts_cannot_write_marks(client, run_dir):
+    """A page elsewhere can send text/plain or form posts without a CORS preflight: refuse them."""
+    body = '{"target_kind": "cluster", "target": "A", "tag": "spam"}'
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        r = client.post("/api/marks", content=body, headers={"Content-Type": kind})
+        assert r.status_code == 422
+    assert "spam" not in client.get("/api/marks.csv").text
+    assert "access-control-allow-origin" not in client.get("/api/marks").headers
+
+
+def test_synthetic_benchmark_run_is_a_consistent_run_folder(tmp_path):
+    from raregal.explore.benchmark import synthetic_run
+    from raregal.explore.data import ExploreRun
+
+    run = ExploreRun(synthetic_run(tmp_path / "run", 3000, n_clusters=7, seed=3))
+    assert run.n == 3000 and len(run.clusters) == 7
+    assert run.tree.members(run.tree.root).all()
+    for k in range(7):
+        node = run.node_of_cluster(k)
+        np.testing.assert_array_equal(run.tree.members(node), run.labels == k)
+        assert k in run.node_info(run.tree.parent(node))["clusters"]

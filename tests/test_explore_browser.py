@@ -177,3 +177,12 @@ def test_a_mark_survives_a_server_restart(browser, run_dir):
         server.stop()
     marks = pd.read_parquet(run_dir / "marks.parquet")
     assert set(marks["target"]) == {"C"}
+
+
+def test_benchmark_reports_page_usable_time(browser):
+    from raregal.explore.benchmark import benchmark_explore
+
+    result = benchmark_explore(n=5000, repeats=1, browser=browser)
+    assert result["n"] == 5000
+    assert 0 < result["page_usable_s_median"] <= result["hover_ready_s_median"]
+    assert result["redraw_ms"] > 0

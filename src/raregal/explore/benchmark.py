@@ -150,6 +150,7 @@ def benchmark_explore(
     repeats: int = 3,
     workdir: str | Path | None = None,
     viewport: tuple[int, int] = (1400, 850),
+    browser: Any = None,
 ) -> dict[str, Any]:
     """Time from navigation to a usable page for an ``n``-galaxy run, in headless Chromium.
 
@@ -162,6 +163,8 @@ def benchmark_explore(
     workdir : path-like, optional
         Where to write the run folder (a temporary folder by default).
     viewport : (int, int), default=(1400, 850)
+    browser : playwright Browser, optional
+        A browser already launched (one is launched from /usr/bin/chromium otherwise).
 
     Returns
     -------
@@ -173,8 +176,6 @@ def benchmark_explore(
     import os
     import platform
 
-    from playwright.sync_api import sync_playwright
-
     from raregal.explore.serve import BackgroundServer
     from raregal.explore.server import create_app
 
@@ -185,24 +186,16 @@ def benchmark_explore(
         start = time.perf_counter()
         app = create_app(run, build_index=False)
         server_s = time.perf_counter() - start
-        usable, hover, redraw = [], [], []
-        with BackgroundServer(app) as server, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-            for _ in range(repeats):
-                page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-                page.goto(server.url)
-                page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-                usable.append(page.evaluate("window.raregal.ready") / 1000)
-                page.wait_for_selector("body[data-hover='1']", timeout=60_000)
-                hover.append(page.evaluate("window.raregal.hoverReady") / 1000)
-                redraw.append(
-                    page.evaluate(
-                        "() => { const t = performance.now(); for (let i = 0; i < 5; i++) "
-                        "window.raregal.draw(); return (performance.now() - t) / 5; }"
-                    )
-                )
-                page.close()
-            browser.close()
+        with BackgroundServer(app) as server:
+            if browser is not None:
+                usable, hover, redraw = _measure_loads(browser, server.url, repeats, viewport)
+            else:
+                from playwright.sync_api import sync_playwright
+
+                with sync_playwright() as p:
+                    own = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+                    usable, hover, redraw = _measure_loads(own, server.url, repeats, viewport)
+                    own.close()
     result = {
         "n": n,
         "write_run_s": round(write_s, 2),
@@ -216,6 +209,26 @@ def benchmark_explore(
     }
     logger.info("explore benchmark: %s", result)
     return result
+
+
+def _measure_loads(browser: Any, url: str, repeats: int, viewport: tuple[int, int]):
+    """Seconds to usable and to hover-ready, and ms per redraw, for ``repeats`` fresh tabs."""
+    usable, hover, redraw = [], [], []
+    for _ in range(repeats):
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        usable.append(page.evaluate("window.raregal.ready") / 1000)
+        page.wait_for_selector("body[data-hover='1']", timeout=60_000)
+        hover.append(page.evaluate("window.raregal.hoverReady") / 1000)
+        redraw.append(
+            page.evaluate(
+                "() => { const t = performance.now(); for (let i = 0; i < 5; i++) "
+                "window.raregal.draw(); return (performance.now() - t) / 5; }"
+            )
+        )
+        page.close()
+    return usable, hover, redraw
 
 
 def benchmark_neighbours(
