@@ -384,3 +384,16 @@ def test_synthetic_benchmark_run_is_a_consistent_run_folder(tmp_path):
         node = run.node_of_cluster(k)
         np.testing.assert_array_equal(run.tree.members(node), run.labels == k)
         assert k in run.node_info(run.tree.parent(node))["clusters"]
+
+
+def test_a_tree_node_can_be_marked_to_group_split_clusters(client):
+    parent = client.get("/api/clusters/0").json()["tree"]["parent"]
+    r = client.post(
+        "/api/marks", json={"target_kind": "node", "target": str(parent), "tag": "rings"}
+    )
+    assert r.status_code == 200
+    node = client.get(f"/api/nodes/{parent}").json()
+    assert [m["tag"] for m in node["marks"]] == ["rings"] and len(node["clusters"]) >= 2
+    bad = client.post("/api/marks", json={"target_kind": "node", "target": "5", "tag": "x"})
+    assert bad.status_code == 404
+    client.delete(f"/api/marks/{r.json()['mark_id']}")

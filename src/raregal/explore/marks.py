@@ -1,8 +1,9 @@
 """Marks: the user's tags on galaxies and clusters, kept in ``RUN/marks.parquet``.
 
-Each mark is one row: ``target_kind`` ("galaxy" or "cluster"), ``target`` (the id_str or the
-cluster letter), ``tag`` ("interesting", "artifact" or free text), ``note`` and ``created`` (UTC).
-The table is rewritten atomically on each change, so a crash never leaves half a file.
+Each mark is one row: ``target_kind`` ("galaxy", "cluster" or "node"), ``target`` (the id_str, the
+cluster letter, or a condensed-tree node, which groups the leaf clusters below it), ``tag``
+("interesting", "artifact" or free text), ``note`` and ``created`` (UTC). The table is rewritten
+atomically on each change, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from raregal.tables import read_table, require_columns, write_table
 
 MARKS_FILE = "marks.parquet"
 MARK_COLUMNS = ("mark_id", "target_kind", "target", "tag", "note", "created")
-TARGET_KINDS = ("galaxy", "cluster")
+TARGET_KINDS = ("galaxy", "cluster", "node")
 SUGGESTED_TAGS = ("interesting", "artifact")
 MAX_TEXT = 2000
 

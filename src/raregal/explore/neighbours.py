@@ -133,12 +133,20 @@ class NeighbourIndex:
             index.add_items(vectors[finite], finite)
         index.set_ef(self.ef)
         seconds = time.perf_counter() - start
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(index_path) as tmp:
-            index.save_index(str(tmp))
-        with atomic_path(note_path) as tmp:
-            note = {"key": key, "space": space, "count": len(finite), "seconds": seconds}
-            tmp.write_text(json.dumps(note, indent=2))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(index_path) as tmp:
+                index.save_index(str(tmp))
+            with atomic_path(note_path) as tmp:
+                note = {"key": key, "space": space, "count": len(finite), "seconds": seconds}
+                tmp.write_text(json.dumps(note, indent=2))
+        except OSError as exc:
+            logger.warning(
+                "cannot cache the neighbour index in %s (%s); it lives in memory "
+                "until the server stops",
+                self.folder,
+                exc,
+            )
         logger.info("built the neighbour index in %.1f s", seconds)
         if len(finite) < len(vectors):
             logger.warning(

@@ -183,7 +183,11 @@ def create_app(
     @app.get("/api/nodes/{node}")
     def node(node: int, limit: int = Query(60, ge=1, le=MAX_GALLERY)) -> dict[str, Any]:
         info = run.node_info(check_node(node))
-        return {**info, "gallery": run.gallery(run.tree.members(node), limit)}
+        return {
+            **info,
+            "gallery": run.gallery(run.tree.members(node), limit),
+            "marks": marks.records("node", str(node)),
+        }
 
     @app.get("/api/nodes/{node}/mask")
     def node_mask(node: int) -> Response:
@@ -226,6 +230,10 @@ def create_app(
             raise HTTPException(404, f"no galaxy with id_str {target!r}")
         if kind == "cluster" and target not in set(run.clusters["letter"].astype(str)):
             raise HTTPException(404, f"no cluster lettered {target!r}")
+        if kind == "node" and not (
+            target.isdigit() and run.tree and run.tree.has_node(int(target))
+        ):
+            raise HTTPException(404, f"no node {target!r} in the condensed tree")
         return marks.add(kind, target, str(body.get("tag", "")), str(body.get("note", "")))
 
     @app.delete("/api/marks/{mark_id}")

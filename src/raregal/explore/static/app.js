@@ -380,7 +380,7 @@ async function showNode(node, fromCluster) {
   actions.push(el("button", { onclick: () => zoomTo(state.highlight) }, "zoom to"));
   for (const k of info.clusters) actions.push(el("button", { onclick: () => showCluster(k) }, `cluster ${letterOf(k)}`));
   openPanel({
-    kind: "node", node, markTarget: null,
+    kind: "node", node, markTarget: { target_kind: "node", target: String(node) },
     title: info.is_root ? "Root of the tree" : `Tree node ${node}`,
     sub: `${info.size.toLocaleString()} galaxies · splits at λ=${fmt(info.lambda_birth)} · leaf clusters ${info.letters.join(", ") || "none"}`,
     actions, gallery: info.gallery, galleryTitle: `most probable ${info.gallery.length} of ${info.size.toLocaleString()}`,
