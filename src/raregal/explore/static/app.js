@@ -8,6 +8,7 @@ const PALETTE = ["#5fa8ff", "#ffa94d", "#ff6b6b", "#63e6be", "#94d82d", "#ffd43b
 const NOISE_COLOR = "#4a5260";
 const BACKGROUND = "#0e1117";
 const HOVER_RADIUS_PX = 8;
+const FAST_PAN_ABOVE = 150000;  // larger maps move the last image while dragging, redraw on release
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -162,6 +163,11 @@ function draw() {
   ctx.putImageData(image, 0, 0);
   drawOverlay();
 }
+function shiftImage(dx, dy) {  // CSS pixels since the last full draw
+  ctx.fillStyle = BACKGROUND; ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.putImageData(image, Math.round(dx * state.dpr), Math.round(dy * state.dpr));
+  drawOverlay();
+}
 function drawOverlay(path) {
   octx.setTransform(state.dpr, 0, 0, state.dpr, 0, 0);
   octx.clearRect(0, 0, state.width, state.height);
@@ -225,7 +231,7 @@ function setMode(mode) {
 canvas.addEventListener("mousedown", (ev) => {
   const p = canvasPoint(ev);
   const mode = ev.shiftKey ? "lasso" : state.mode;
-  drag = { mode, start: p, last: p, path: [p], moved: false, view: { ...state.view } };
+  drag = { mode, start: p, last: p, path: [p], moved: false, view: { ...state.view }, drawn: [0, 0] };
   if (mode === "pan") canvas.classList.add("dragging");
   hideTooltip();
 });
@@ -234,9 +240,11 @@ window.addEventListener("mousemove", (ev) => {
   const p = canvasPoint(ev);
   if (Math.hypot(p[0] - drag.start[0], p[1] - drag.start[1]) > 3) drag.moved = true;
   if (drag.mode === "pan") {
-    state.view.cx = drag.view.cx - (p[0] - drag.start[0]) / state.view.scale;
-    state.view.cy = drag.view.cy + (p[1] - drag.start[1]) / state.view.scale;
-    requestDraw();
+    const dx = p[0] - drag.start[0], dy = p[1] - drag.start[1];
+    state.view.cx = drag.view.cx - dx / state.view.scale;
+    state.view.cy = drag.view.cy + dy / state.view.scale;
+    if (state.n > FAST_PAN_ABOVE) shiftImage(dx - drag.drawn[0], dy - drag.drawn[1]);
+    else requestDraw();
   } else if (drag.mode === "box") {
     const [a, b] = [drag.start, p];
     drag.path = [[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]]];
@@ -250,6 +258,7 @@ window.addEventListener("mouseup", (ev) => {
   const d = drag; drag = null; canvas.classList.remove("dragging");
   if (!d.moved) { const i = pick(canvasPoint(ev)); if (i >= 0) showGalaxy(i); return; }
   if (d.mode !== "pan" && d.path.length >= 3) setSelection(d.path.map(([px, py]) => toData(px, py)));
+  else if (d.mode === "pan") requestDraw();
   else drawOverlay();
 });
 canvas.addEventListener("wheel", (ev) => {
