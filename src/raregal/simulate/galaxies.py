@@ -120,11 +120,11 @@ def add_disk_galaxy(
     if bulge_fraction > 0:
         add_bulge(scene, rng, flux * bulge_fraction, 0.35 * h, min(1.0, q + 0.3), pa, cx, cy)
     if bar_strength > 0:
-        bar_length = h * rng.uniform(1.0, 1.6)
+        bar_length = h * rng.uniform(1.3, 2.0)
         bar_angle = rng.uniform(0, np.pi)
-        bar_image = pr.bar(frame, bar_length, rng.uniform(0.22, 0.35), bar_angle)
-        scene.add(bar_image, disk_flux * 0.3 * bar_strength, _mix("old", "disk", 0.5))
-        disk_flux *= 1 - 0.3 * bar_strength
+        bar_image = pr.bar(frame, bar_length, rng.uniform(0.18, 0.3), bar_angle)
+        scene.add(bar_image, disk_flux * 0.45 * bar_strength, _mix("old", "disk", 0.5))
+        disk_flux *= 1 - 0.45 * bar_strength
         phase = bar_angle
     else:
         phase = rng.uniform(0, 2 * np.pi)
@@ -212,7 +212,7 @@ def lenticular(scene: Scene, rng, scale: float) -> Params:
         pa=c["pa"],
         cx=c["cx"],
         cy=c["cy"],
-        bulge_fraction=rng.uniform(0.35, 0.6),
+        bulge_fraction=rng.uniform(0.5, 0.7),
     )
 
 
@@ -312,7 +312,7 @@ def shredded_clumpy(scene: Scene, rng, scale: float) -> Params:
         scene,
         rng,
         scale,
-        flux=c["flux"] * 2.5,
+        flux=c["flux"] * 1.8,
         h=_log_uniform(rng, 26, 40) * scale,
         q=_inclined_q(rng, 0.6),
         pa=c["pa"],
@@ -432,13 +432,13 @@ def one_armed(scene: Scene, rng, scale: float) -> Params:
 def merger_bridge(scene: Scene, rng, scale: float) -> Params:
     """Two interacting galaxies joined by a tidal bridge, with tails on their far sides."""
     c = _common(rng, scale)
-    sep = float(rng.uniform(18, 30) * scale)
+    sep = float(rng.uniform(26, 40) * scale)
     angle = rng.uniform(0, 2 * np.pi)
     ratio = float(rng.uniform(0.35, 1.0))
     dx, dy = sep / 2 * np.cos(angle), sep / 2 * np.sin(angle)
     centres = [(c["cx"] - dx, c["cy"] - dy), (c["cx"] + dx, c["cy"] + dy)]
     fluxes = [c["flux"] / (1 + ratio), c["flux"] * ratio / (1 + ratio)]
-    h = _log_uniform(rng, 3.5, 6) * scale
+    h = _log_uniform(rng, 3.0, 5.0) * scale
     for (x0, y0), flux in zip(centres, fluxes, strict=True):
         add_disk_galaxy(
             scene,
@@ -450,7 +450,7 @@ def merger_bridge(scene: Scene, rng, scale: float) -> Params:
             pa=rng.uniform(0, np.pi),
             cx=x0,
             cy=y0,
-            bulge_fraction=rng.uniform(0.2, 0.5),
+            bulge_fraction=rng.uniform(0.5, 0.7),
             clump_fraction=0.05,
             n_clumps=3,
         )
@@ -460,7 +460,7 @@ def merger_bridge(scene: Scene, rng, scale: float) -> Params:
     )
     for k, (x0, y0) in enumerate(centres):
         outward = angle + (np.pi if k == 0 else 0.0)
-        radius = rng.uniform(14, 24) * scale
+        radius = rng.uniform(18, 30) * scale
         ax, ay = (
             x0 - radius * np.cos(outward + np.pi / 2),
             y0 - radius * np.sin(outward + np.pi / 2),

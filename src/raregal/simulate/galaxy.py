@@ -19,6 +19,9 @@ from raregal.simulate.render import SKY_SIGMA, Scene, observe
 
 CLASS_STREAM, IMAGE_STREAM, VOTE_STREAM = 0, 1, 2
 
+GALAXY_ZOOM = 1.2
+"""Galaxy lengths in units of a 128 px cutout's pixels are multiplied by this (GZ-like framing)."""
+
 
 def galaxy_rng(seed: int, index: int, stream: int) -> np.random.Generator:
     """The generator of one galaxy for one purpose (class, image or votes)."""
@@ -52,6 +55,7 @@ def simulate_galaxy(
     true_class = draw_class(seed, index, fractions)
     rng = galaxy_rng(seed, index, IMAGE_STREAM)
     scale = size / 128.0
+    zoom = GALAXY_ZOOM * scale
     scene = Scene(size)
     params: dict[str, Any] = {}
     if CLASS_KIND[true_class] == "artifact":
@@ -59,11 +63,11 @@ def simulate_galaxy(
         weights = np.array([BULK_WEIGHTS[n] for n in names])
         host = str(rng.choice(names, p=weights / weights.sum()))
         params["artifact_host"] = host
-        params.update(RECIPES[host](scene, rng, scale))
+        params.update(RECIPES[host](scene, rng, zoom))
         params.update(add_field(scene, rng, scale))
         params.update(ARTIFACTS[true_class](scene, rng, scale))
     else:
-        params.update(RECIPES[true_class](scene, rng, scale))
+        params.update(RECIPES[true_class](scene, rng, zoom))
         params.update(add_field(scene, rng, scale))
     params["psf_fwhm_px"] = float(rng.uniform(2.6, 3.6) * scale)
     params["sky_sigma"] = float(SKY_SIGMA * rng.uniform(0.8, 1.25))

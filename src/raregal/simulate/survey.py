@@ -41,7 +41,7 @@ from raregal.simulate.classes import (
 
 logger = logging.getLogger(__name__)
 
-SIMULATOR_VERSION = 1
+SIMULATOR_VERSION = 2
 """Bumped whenever the pictures or votes change, so that old surveys are not silently resumed."""
 
 IMAGE_FORMATS = ("png", "fits")
@@ -351,7 +351,7 @@ def simulate_survey(
     spec = make_spec(
         n, seed, size, image_format, rare_fraction, artifact_fraction, fractions, chunk_size
     )
-    workers = os.cpu_count() or 1 if workers is None else int(workers)
+    workers = (os.cpu_count() or 1) if workers is None else int(workers)
     if workers < 1:
         raise InputError(f"workers must be >= 1; got {workers}")
     root = Path(out)
