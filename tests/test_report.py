@@ -20,6 +20,8 @@ from raregal.cluster import cluster, cluster_letter
 from raregal.constants import NOISE
 from raregal.report import build_report, create_report
 
+ARTIFACT = "smooth-or-featured_artifact_fraction"
+
 
 def make_run(
     folder: Path,
@@ -217,8 +219,13 @@ def test_recovery_and_artifact_sections(report, tmp_path):
         {"true_class": ["ring", "ring", "lens"], "cluster": [0, 1, 2],
          "purity": [0.9, 0.5, 0.6], "completeness": [0.3, 0.4, 0.9]}
     ).to_csv(copy / "recovery.csv", index=False)  # fmt: skip
+    galaxies = pd.read_parquet(copy / "galaxies.parquet")
+    artifact = np.where(galaxies.cluster == 1, 0.8, 0.02)  # cluster B: imaging artifacts
+    fractions = pd.DataFrame({"id_str": galaxies.id_str, ARTIFACT: artifact})
+    fractions.to_parquet(copy / "representations.parquet")
     page = build_report(copy).read_text()
-    assert 'id="artifact-note"' in page
+    note = page[page.index('id="artifact-note"') :].split("</p>")[0]
+    assert 'href="#cluster-B"' in note and 'href="#cluster-A"' not in note
     recovery = page[page.index('id="recovery"') :]
     ring = recovery[recovery.index("<td>ring</td>") :]
     lens = recovery[recovery.index("<td>lens</td>") :]
@@ -300,3 +307,19 @@ def test_tree_marks_each_selected_leaf_in_its_colour(report):
     for polygon in shapes.polygons:  # inside the page and below the root
         assert polygon[:, 0].min() >= 0 and polygon[:, 0].max() <= shapes.n_leaves
         assert polygon[:, 1].min() >= 0
+
+
+def test_bad_run_tables_and_parameters_are_clear_errors(tmp_path):
+    from raregal.errors import InputError
+
+    run = make_run(tmp_path / "run")
+    with pytest.raises(InputError, match="max_per_gallery must be at least 1, got 0"):
+        build_report(run, max_per_gallery=0)
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    galaxies.drop(columns="map_y").to_parquet(run / "galaxies.parquet")
+    with pytest.raises(InputError, match=r"galaxies\.parquet: missing 1 column\(s\): map_y"):
+        build_report(run)
+    galaxies.loc[:2, "cluster"] = 99
+    galaxies.to_parquet(run / "galaxies.parquet")
+    with pytest.raises(InputError, match="3 galaxies carry cluster labels absent"):
+        build_report(run)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from raregal import __version__
 from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.errors import InputError
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
 from raregal.report.html import render_html
@@ -212,7 +213,9 @@ def create_report(
     """
     start = time.perf_counter()
     if thumb_size < 16:
-        raise ValueError(f"thumb_size must be >= 16 px, got {thumb_size}")
+        raise InputError(f"thumb_size must be at least 16 pixels, got {thumb_size}")
+    if max_per_gallery < 1:
+        raise InputError(f"max_per_gallery must be at least 1, got {max_per_gallery}")
     tables = read_run(run_dir)
     out = Path(out) if out is not None else tables.path / "report"
     for sub in ("thumbs", "galleries", "exports", "figures"):

@@ -83,7 +83,7 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
                alpha=0.85, rasterized=True)  # fmt: skip
     halo = [effects.withStroke(linewidth=3, foreground="white")]
     for row in data.centres.itertuples():
-        ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=12, fontweight="bold",
+        ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=13, fontweight="bold",
                 ha="center", va="center", path_effects=halo)  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])

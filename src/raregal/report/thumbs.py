@@ -28,9 +28,18 @@ class Thumb:
     found: bool
 
 
-def thumb_name(file_loc: str, size: int) -> str:
-    """A file name that is safe in any file system and URL, stable for one image and size."""
-    return hashlib.sha1(f"{file_loc}|{size}".encode()).hexdigest()[:20] + ".jpg"
+def thumb_name(file_loc: str, size: int) -> str | None:
+    """A file name safe in any file system and URL, for this image file as it is now and this size.
+
+    The key holds the file's size and modification time, so a replaced image gets a new
+    thumbnail; None when the file cannot be seen.
+    """
+    try:
+        stat = os.stat(file_loc)
+    except OSError:
+        return None
+    key = f"{file_loc}|{size}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha1(key.encode()).hexdigest()[:20] + ".jpg"
 
 
 def write_thumb(source: str, target: Path, size: int) -> bool:
@@ -89,6 +98,8 @@ def create_thumbs(
     list of Thumb
         One per input, in order; ``found`` is False where the placeholder stands in.
     """
+    from tqdm.auto import tqdm
+
     folder.mkdir(parents=True, exist_ok=True)
     write_placeholder(folder, size)
 
@@ -96,13 +107,18 @@ def create_thumbs(
         if not isinstance(file_loc, str) or not file_loc:
             return Thumb(PLACEHOLDER, False)
         name = thumb_name(file_loc, size)
+        if name is None:
+            log.debug("no thumbnail: %s: file not found", file_loc)
+            return Thumb(PLACEHOLDER, False)
         if (folder / name).exists() or write_thumb(file_loc, folder / name, size):
             return Thumb(name, True)
         return Thumb(PLACEHOLDER, False)
 
     workers = workers or min(4, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        thumbs = list(pool.map(one, file_locs))
+        jobs = pool.map(one, file_locs)
+        thumbs = list(tqdm(jobs, total=len(file_locs), desc="thumbnails", unit="img",
+                           mininterval=2, leave=False))  # fmt: skip
     missing = sum(not t.found for t in thumbs)
     if missing:
         log.warning("%d of %d gallery images are missing or unreadable", missing, len(thumbs))
