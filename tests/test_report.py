@@ -323,3 +323,15 @@ def test_bad_run_tables_and_parameters_are_clear_errors(tmp_path):
     galaxies.to_parquet(run / "galaxies.parquet")
     with pytest.raises(InputError, match="3 galaxies carry cluster labels absent"):
         build_report(run)
+
+
+def test_relative_file_locs_are_read_from_the_run_folder(gz_examples, tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "cutouts").mkdir(parents=True)
+    names = []
+    for source in sorted((gz_examples / "images").glob("decals-*.jpg"))[:4]:
+        shutil.copy(source, run_dir / "cutouts" / source.name)
+        names.append(Path("cutouts") / source.name)
+    run = make_run(run_dir, names)
+    summary = create_report(run, max_per_gallery=3, thumb_size=32)
+    assert summary.n_thumbs > 0 and summary.n_missing == 0

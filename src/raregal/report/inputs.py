@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from raregal.cluster import cluster_letter
-from raregal.constants import ID_COLUMN
+from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
 from raregal.run import RUN_JSON
 from raregal.tables import read_table, require_columns
@@ -89,6 +89,11 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
             column="cluster",
             count=int(unknown.sum()),
         )
+    if FILE_COLUMN in galaxies.columns:  # documented absolute; a relative path is the run's own
+        galaxies[FILE_COLUMN] = [
+            os.path.join(path, p) if isinstance(p, str) and p and not os.path.isabs(p) else p
+            for p in galaxies[FILE_COLUMN]
+        ]
     record_path = path / RUN_JSON
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     recovery_path = path / RECOVERY_CSV
