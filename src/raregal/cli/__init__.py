@@ -18,7 +18,7 @@ from raregal.errors import RaregalError
 
 __all__ = ["app", "main", "setup_logging"]
 
-_COMMAND_MODULES: tuple[str, ...] = ("explore", "encode", "simulate", "search", "report")
+_COMMAND_MODULES: tuple[str, ...] = ("explore", "encode", "simulate", "search", "report", "run")
 
 
 @app.callback()

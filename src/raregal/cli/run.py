@@ -1,0 +1,77 @@
+"""``raregal run`` and ``raregal demo``: the main job end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from raregal.cli import options as opt
+from raregal.cli.app import app
+
+
+@app.command("run")
+def run_cli(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of images (JPEG/PNG/FITS), an image catalog (id_str, file_loc) or a "
+            "representation table (id_str, feat_*)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (or update).")],
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Encoder for image inputs: 'demo' (bundled), hf_hub:mwalmsley/zoobot-encoder-"
+            "<name>, a local hf_hub-layout folder or a raregal checkpoint."
+        ),
+    ] = "demo",
+    morphology: opt.Morphology = None,
+    min_samples: opt.MinSamples = 300,
+    min_cluster_size: opt.MinClusterSize = 10,
+    n_neighbors: opt.NNeighbors = 50,
+    n_components: opt.NComponents = 5,
+    seed: opt.Seed = 0,
+    engine: opt.Engine = "fast_hdbscan",
+    reducer: opt.Reducer = None,
+    id_column: opt.IdColumn = opt.DEFAULT_ID,
+    morphology_id_column: opt.MorphologyIdColumn = None,
+    keep_artifacts: opt.KeepArtifacts = False,
+    drop_invalid: opt.DropInvalid = False,
+    scale_to_sample: opt.ScaleToSample = False,
+    report: Annotated[bool, typer.Option(help="Write RUN/report/index.html.")] = True,
+) -> None:
+    """Embed (for images), select, reduce, cluster and report, each stage cached in RUN."""
+    from raregal.cli.search import summary_lines
+    from raregal.pipeline import run_pipeline
+
+    params = opt.search_params(
+        min_samples=min_samples, min_cluster_size=min_cluster_size, n_neighbors=n_neighbors,
+        n_components=n_components, seed=seed, engine=engine, reducer=reducer,
+        id_column=id_column, morphology_id_column=morphology_id_column,
+        keep_artifacts=keep_artifacts, drop_invalid=drop_invalid, scale_to_sample=scale_to_sample,
+    )  # fmt: skip
+    result = run_pipeline(source, out, model=model, morphology=morphology, report=report, **params)
+    for line in summary_lines(result.search, out):
+        typer.echo(line)
+    if result.report:
+        typer.echo(f"report: {result.report}")
+
+
+@app.command("demo")
+def demo_cli(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder.")] = Path("runs/demo"),
+    n: Annotated[int | None, typer.Option("--n", help="Galaxies to simulate.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated survey.")] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Simulation processes (default: every core).")
+    ] = None,
+    keep_artifacts: opt.KeepArtifacts = False,
+) -> None:
+    """Simulate a survey with planted rare classes, find them, and say how well it did."""
+    from raregal.demo import DEMO_N, demo, format_summary
+
+    result = demo(out=out, n=n or DEMO_N, seed=seed, workers=workers, keep_artifacts=keep_artifacts)
+    typer.echo(format_summary(result))

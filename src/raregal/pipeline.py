@@ -1,0 +1,223 @@
+"""The main job: from images, an image catalog or a representation table to a report.
+
+``run_pipeline`` chains embed (when the input holds images), select, reduce, cluster and report,
+each stage cached in the run folder so that a re-run with new clustering parameters redoes only
+what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.errors import InputError
+from raregal.run import RunFolder
+from raregal.tables import FORMATS, guess_format, read_table, resolve_file_locs
+
+logger = logging.getLogger(__name__)
+
+CATALOG_COLUMNS = ("ra", "dec", FILE_COLUMN, "true_class")
+"""Catalog columns carried into the representation table, and so into ``galaxies.parquet``."""
+
+EMBED_FOLDER = "embed"
+REPRESENTATIONS = "representations"
+
+
+@dataclass
+class PipelineResult:
+    """What ``run_pipeline`` did.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder.
+    input_kind : str
+        ``images`` (a folder), ``catalog`` (id_str + file_loc) or ``representations``.
+    search : RareClassSearch
+        The fitted search.
+    report : Path or None
+        ``report/index.html`` when a report was written.
+    seconds : dict of str to float
+        Wall time per stage of this call.
+    """
+
+    run_dir: Path
+    input_kind: str
+    search: Any
+    report: Path | None
+    seconds: dict[str, float]
+
+
+def input_kind(path: str | os.PathLike[str]) -> str:
+    """Tell what ``path`` holds: ``images``, ``catalog`` or ``representations``.
+
+    A folder is a folder of images; a table with ``feat_*`` columns is a representation table;
+    a table with ``file_loc`` but no features is an image catalog.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError("input not found", path=path)
+    if path.is_dir():
+        return "images"
+    columns = _column_names(path)
+    if any(str(c).startswith("feat_") for c in columns):
+        return "representations"
+    if FILE_COLUMN in columns:
+        return "catalog"
+    raise InputError(
+        "neither a representation table (feat_* columns) nor an image catalog (id_str, file_loc)",
+        path=path,
+        column="feat_*",
+    )
+
+
+def _column_names(path: Path) -> list[str]:
+    fmt = guess_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:
+            raise InputError(f"not a readable parquet table ({exc})", path=path) from exc
+    if fmt in FORMATS:
+        return list(read_table(path).columns)
+    raise InputError("unknown table format", path=path)  # pragma: no cover - guess_format raises
+
+
+def embed_stage(
+    run: RunFolder,
+    source: Path,
+    kind: str,
+    model: str | os.PathLike[str],
+    embed_options: dict[str, Any],
+) -> Path:
+    """Encode the images of ``source`` into ``RUN/representations.parquet`` (cached by inputs).
+
+    The table holds ``id_str``, ``feat_*``, the vote fractions and the catalog columns
+    (``CATALOG_COLUMNS``) that the source has, with absolute ``file_loc``.
+    """
+    from raregal.encode.embed import embed
+
+    if kind == "catalog":
+        upstream = run.add_input("catalog", source)
+    else:
+        upstream = f"folder:{source.resolve()}:{_folder_digest(source)}"
+        run.record["inputs"]["images"] = {"path": str(source.resolve()), "checksum": upstream}
+    params = {"model": str(model), **embed_options}
+    with run.stage("embed", params, upstream=upstream, outputs=(REPRESENTATIONS,)) as stage:
+        if stage.reused:
+            logger.info("embed: reusing %s", run.table_path(REPRESENTATIONS))
+            return run.table_path(REPRESENTATIONS)
+        raw = run.path / EMBED_FOLDER / "representations.parquet"
+        result = embed(source, raw, model, overwrite=raw.exists(), **embed_options)
+        representations = read_table(result.path)
+        if kind == "catalog":
+            representations = _with_catalog_columns(representations, source)
+        failures = read_table(result.failures_path)
+        run.set_count("images", result.n_images)
+        run.set_count("embedded", result.n_rows)
+        run.set_count("unreadable_images", result.n_failed)
+        run.write_table(REPRESENTATIONS, representations, metadata={"model": str(model)})
+        stage.note(
+            images_per_second=round(result.images_per_second, 2),
+            failures_table=str(result.failures_path),
+            failures=len(failures),
+        )
+    return run.table_path(REPRESENTATIONS)
+
+
+def _folder_digest(folder: Path) -> str:
+    """A cheap fingerprint of a folder of images: names, sizes and modification times."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _with_catalog_columns(representations: pd.DataFrame, catalog_path: Path) -> pd.DataFrame:
+    """Join the catalog's ra, dec, file_loc (absolute) and true_class onto the representations."""
+    catalog = read_table(catalog_path)
+    keep = [c for c in CATALOG_COLUMNS if c in catalog.columns]
+    extra = catalog[[ID_COLUMN, *keep]].copy()
+    extra[ID_COLUMN] = extra[ID_COLUMN].astype(str)
+    if FILE_COLUMN in extra.columns:
+        extra[FILE_COLUMN] = resolve_file_locs(catalog, catalog_path.parent).to_numpy()
+    representations = representations.drop(columns=[c for c in keep if c in representations])
+    representations[ID_COLUMN] = representations[ID_COLUMN].astype(str)
+    return representations.merge(extra, on=ID_COLUMN, how="left", validate="one_to_one")
+
+
+def run_pipeline(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] = "demo",
+    morphology: str | os.PathLike[str] | None = None,
+    report: bool = True,
+    embed_options: dict[str, Any] | None = None,
+    report_options: dict[str, Any] | None = None,
+    **search_params: Any,
+) -> PipelineResult:
+    """Run the whole job on ``source`` into the run folder ``out``.
+
+    Parameters
+    ----------
+    source : path-like
+        A folder of images, an image catalog (``id_str``, ``file_loc``) or a representation table.
+    out : path-like
+        The run folder (created or updated; cached stages are reused).
+    model : str or path-like, default='demo'
+        The encoder, for image inputs (anything ``raregal.encode.load_model`` accepts).
+    morphology : path-like, default=None
+        A vote-fraction table joined on the id, for representation tables without fractions.
+    report : bool, default=True
+        Write ``RUN/report/index.html``.
+    embed_options, report_options : dict, default=None
+        Keyword arguments for ``raregal.encode.embed.embed`` and ``raregal.report.build_report``.
+    **search_params
+        ``RareClassSearch`` parameters (``min_samples``, ``n_neighbors``, ...).
+
+    Returns
+    -------
+    PipelineResult
+    """
+    from raregal.search import run_search
+
+    source = Path(source)
+    kind = input_kind(source)
+    run = RunFolder(out)
+    seconds: dict[str, float] = {}
+    run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
+    if kind == "representations":
+        representations: Path = source
+    else:
+        run.record["pipeline"]["model"] = str(model)
+        start = time.perf_counter()
+        representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
+        seconds["embed"] = round(time.perf_counter() - start, 2)
+    run.save()
+    start = time.perf_counter()
+    search = run_search(representations, run.path, morphology=morphology, **search_params)
+    seconds["search"] = round(time.perf_counter() - start, 2)
+    index = None
+    if report:
+        from raregal.report import build_report
+
+        run = RunFolder(run.path)  # run_search saved its own record
+        start = time.perf_counter()
+        with run.stage("report", dict(report_options or {})) as stage:
+            index = build_report(run.path, **(report_options or {}))
+            stage.note(index=str(index))
+        seconds["report"] = round(time.perf_counter() - start, 2)
+    return PipelineResult(run.path, kind, search, index, seconds)
