@@ -335,3 +335,15 @@ def test_relative_file_locs_are_read_from_the_run_folder(gz_examples, tmp_path):
     run = make_run(run_dir, names)
     summary = create_report(run, max_per_gallery=3, thumb_size=32)
     assert summary.n_thumbs > 0 and summary.n_missing == 0
+
+
+def test_a_run_without_clusters_still_gets_a_page(tmp_path):
+    run = make_run(tmp_path / "run")
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    galaxies.assign(cluster=NOISE).to_parquet(run / "galaxies.parquet")
+    pd.read_parquet(run / "clusters.parquet").iloc[0:0].to_parquet(run / "clusters.parquet")
+    summary = create_report(run)
+    assert summary.n_clusters == 0 and summary.n_thumbs == 0
+    page = summary.index.read_text()
+    assert 'id="no-clusters"' in page and f"{len(galaxies)} noise" in page
+    assert not list((run / "report" / "exports").iterdir())
