@@ -45,6 +45,8 @@ def test_classes_do_not_depend_on_survey_size():
     other_seed = draw_classes(seed=6, indices=np.arange(500), fractions=fractions)
     assert (large[:50] == small).all()
     assert (large != other_seed).any()
+    shuffled = dict(sorted(fractions.items()))  # as read back from survey.json
+    assert (draw_classes(seed=5, indices=np.arange(500), fractions=shuffled) == large).all()
 
 
 @pytest.mark.parametrize(

@@ -129,8 +129,14 @@ def class_fractions(
 
 
 def class_of_uniform(u: np.ndarray, fractions: Mapping[str, float]) -> np.ndarray:
-    """Class names for uniform draws ``u`` in [0, 1), by the cumulative ``fractions``."""
-    names = list(fractions)
+    """Class names for uniform draws ``u`` in [0, 1), by the cumulative ``fractions``.
+
+    The classes are always taken in the order of ``CLASS_NAMES`` (not the mapping's order), so
+    that a spec read back from JSON with sorted keys draws the same classes.
+    """
+    names = [n for n in CLASS_NAMES if n in fractions] + [
+        n for n in fractions if n not in CLASS_KIND
+    ]
     edges = np.cumsum([fractions[n] for n in names])
     edges[-1] = 1.0
     idx = np.searchsorted(edges, np.asarray(u), side="right")
