@@ -23,6 +23,7 @@ import pandas as pd
 from raregal import __version__
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
+from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
 from raregal.report.html import render_html
@@ -39,8 +40,6 @@ DEFAULT_MAX_PER_GALLERY = 48
 DEFAULT_THUMB_SIZE = 128
 ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 ARTIFACT_THRESHOLD = 0.3
-RECOVERY_PURITY = 0.7
-RECOVERY_COMPLETENESS = 0.2
 VIEWER_URL = "https://www.legacysurvey.org/viewer?ra={ra:.6f}&dec={dec:.6f}&layer=ls-dr10&zoom=14"
 SUMMARY_JSON = "report.json"
 
@@ -124,12 +123,12 @@ def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict
     rows = []
     for true_class, group in recovery.groupby("true_class", sort=True):
         group = group.sort_values("completeness", ascending=False)
-        pure = group["purity"] >= RECOVERY_PURITY
+        pure = group["purity"] >= MIN_PURITY
         pure_completeness = float(group.loc[pure, "completeness"].sum())
         holders = [
             {
                 "letter": letters.get(int(h.cluster), str(h.cluster)),
-                "pure": bool(h.purity >= RECOVERY_PURITY),
+                "pure": bool(h.purity >= MIN_PURITY),
                 "purity_text": _fmt(h.purity, ".2f"),
                 "completeness_text": _fmt(h.completeness, ".2f"),
             }
@@ -138,7 +137,7 @@ def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict
         rows.append(
             {
                 "true_class": str(true_class),
-                "recovered": pure_completeness >= RECOVERY_COMPLETENESS,
+                "recovered": pure_completeness >= MIN_FRACTION_HELD,
                 "pure_completeness_text": _fmt(pure_completeness, ".2f"),
                 "holders": holders,
             }
@@ -348,6 +347,8 @@ def create_report(
         "artifact_clusters": [
             c["letter"] for c in cluster_rows if c["artifact"] >= ARTIFACT_THRESHOLD
         ],
+        "min_purity": MIN_PURITY,
+        "min_fraction_held": MIN_FRACTION_HELD,
         "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
         **_record_context(tables.record),
     }
