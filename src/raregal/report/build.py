@@ -180,6 +180,42 @@ def _record_context(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _write_cluster_files(
+    out: Path,
+    galaxies: pd.DataFrame,
+    members: pd.DataFrame,
+    number: int,
+    letter: str,
+    colour: str,
+    subtitle: str,
+    has_images: bool,
+) -> str:
+    """Write a cluster's mosaic figure and catalogs; returns the figure's link ('' if none)."""
+    figure = f"galleries/cluster_{letter}.jpg"
+    if has_images and len(members):
+        thumbs = [out / src for src in members["src"]]
+        render_gallery(thumbs, out / figure, letter, subtitle, colour, gallery_columns(len(thumbs)))
+    else:
+        figure = ""
+    export = create_export(galaxies, number)
+    render_export(export, out / "exports" / f"cluster_{letter}", f"raregal_cluster_{letter}")
+    return figure
+
+
+def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
+    """What a gallery shows of each member: name, probability, thumbnail, sky-viewer link."""
+    return [
+        {
+            "id_str": str(m[ID_COLUMN]),
+            "probability_text": _fmt(m["probability"], ".2f"),
+            "src": m["src"],
+            "found": bool(m["found"]),
+            "url": viewer_url(m["ra"], m["dec"]) if has_sky else None,
+        }
+        for _, m in members.iterrows()
+    ]
+
+
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Remove gallery and export files of clusters that a previous report had and this lacks."""
     for path in folder.glob("cluster_*"):
@@ -250,18 +286,10 @@ def create_report(
         if n_missing:
             missing_by_cluster[letter] = n_missing
         persistence = _fmt(row["persistence"])
-        figure = f"galleries/cluster_{letter}.jpg"
-        if has_images and len(members):
-            render_gallery(
-                [out / s for s in members["src"]],
-                out / figure,
-                letter,
-                f"{int(row['size']):,} galaxies · persistence {persistence}",
-                colours[number],
-                gallery_columns(len(members)),
-            )
-        export = create_export(galaxies, number)
-        render_export(export, out / "exports" / f"cluster_{letter}", f"raregal_cluster_{letter}")
+        figure = _write_cluster_files(
+            out, galaxies, members, number, letter, colours[number],
+            f"{int(row['size']):,} galaxies · persistence {persistence}", has_images,
+        )  # fmt: skip
         written |= {f"cluster_{letter}.jpg", f"cluster_{letter}.csv", f"cluster_{letter}.vot"}
         medoid = _value(row, "medoid_id")
         medoid_url = None
@@ -275,27 +303,17 @@ def create_report(
                 "size": int(row["size"]),
                 "persistence_text": persistence,
                 "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
-                "lambda_birth_text": _fmt(_value(row, "lambda_birth")),
                 "n_shown": len(members),
                 "n_missing": n_missing,
                 "artifact": float(artifact),
                 "artifact_text": _fmt(artifact, ".2f"),
                 "medoid_id": "" if medoid is None else str(medoid),
                 "medoid_url": medoid_url,
-                "figure": figure if has_images and len(members) else "",
+                "figure": figure,
                 "majority": majorities.get(number, ""),
                 "csv": f"exports/cluster_{letter}.csv",
                 "vot": f"exports/cluster_{letter}.vot",
-                "members": [
-                    {
-                        "id_str": str(m[ID_COLUMN]),
-                        "probability_text": _fmt(m["probability"], ".2f"),
-                        "src": m["src"],
-                        "found": bool(m["found"]),
-                        "url": viewer_url(m["ra"], m["dec"]) if has_sky else None,
-                    }
-                    for _, m in members.iterrows()
-                ],
+                "members": _member_entries(members, has_sky),
             }
         )
     _remove_stale(out / "galleries", written)
