@@ -7,8 +7,8 @@ import numpy as np
 from raregal.simulate import profiles as pr
 from raregal.simulate.render import Scene
 
-STARS_PER_CUTOUT = 2.5
-NEIGHBOURS_PER_CUTOUT = 3.0
+STARS_PER_CUTOUT = 4.0
+NEIGHBOURS_PER_CUTOUT = 4.0
 
 
 def add_field(scene: Scene, rng: np.random.Generator, scale: float) -> dict[str, int]:
@@ -20,7 +20,7 @@ def add_field(scene: Scene, rng: np.random.Generator, scale: float) -> dict[str,
     n_stars = int(rng.poisson(STARS_PER_CUTOUT))
     if n_stars:
         xs, ys = rng.uniform(-half, half, (2, n_stars))
-        fluxes = 10 ** rng.uniform(0.0, 1.8, n_stars) * (1 + 40 * (rng.random(n_stars) < 0.05))
+        fluxes = 10 ** rng.uniform(-0.4, 1.8, n_stars) * (1 + 40 * (rng.random(n_stars) < 0.05))
         for x, y, flux in zip(xs, ys, fluxes, strict=True):
             t = rng.uniform(0, 1)
             colour = (0.7 + 0.5 * t, 1.0, 1.4 - 0.5 * t)

@@ -456,7 +456,7 @@ def merger_bridge(scene: Scene, rng, scale: float) -> Params:
         )
     bend = rng.choice([-1, 1]) * rng.uniform(0.15, 0.35)
     scene.add(
-        pr.tube(scene.grid, centres[0], centres[1], bend, 2.2 * scale), c["flux"] * 0.12, "disk"
+        pr.tube(scene.grid, centres[0], centres[1], bend, 2.5 * scale), c["flux"] * 0.08, "disk"
     )
     for k, (x0, y0) in enumerate(centres):
         outward = angle + (np.pi if k == 0 else 0.0)
@@ -475,7 +475,7 @@ def merger_bridge(scene: Scene, rng, scale: float) -> Params:
             start - np.sign(bend) * rng.uniform(1.2, 2.2),
             2.0 * scale,
         )
-        scene.add(tail, c["flux"] * 0.08, "disk")
+        scene.add(tail, c["flux"] * 0.05, "disk")
     return {
         "flux": c["flux"],
         "radius_px": h,

@@ -251,7 +251,7 @@ def tube(grid: Grid, p0: tuple[float, float], p1: tuple[float, float], bend: flo
     a, b = np.asarray(p0, np.float32), np.asarray(p1, np.float32)
     mid = (a + b) / 2 + bend * np.array([-(b - a)[1], (b - a)[0]], np.float32)
     curve = (1 - t) ** 2 * a + 2 * (1 - t) * t * mid + t**2 * b
-    return point_sources(grid, curve[:, 0], curve[:, 1], np.ones(len(curve)), sigma=width)
+    return _normalised(point_sources(grid, curve[:, 0], curve[:, 1], np.ones(len(curve)), width))
 
 
 @lru_cache(maxsize=256)

@@ -30,7 +30,10 @@ RGB_SCALES = np.array([1.55, 1.25, 1.0], dtype=np.float32)
 """Per-band scales (g, r, z) applied before the stretch, so that a disk looks white."""
 
 SKY_SIGMA = 0.009
-"""Sky noise per pixel per band, in the flux units of the scene (before the stretch)."""
+"""Sky noise per pixel in the r band, in the flux units of the scene (before the stretch)."""
+
+SKY_BAND_RATIOS = np.array([0.75, 1.0, 1.35], dtype=np.float32)
+"""Sky noise of g, r, z relative to r: z is the noisiest, so the sky looks dark brown-grey."""
 
 
 class Scene:
@@ -67,13 +70,16 @@ def observe(scene: Scene, psf_fwhm: float, sky_sigma: float, rng: np.random.Gene
     kernel = moffat_psf(psf_fwhm)
     bands = fftconvolve(scene.before_psf, kernel[None], mode="same", axes=(1, 2))
     bands = bands.astype(np.float32) + scene.after_psf
-    bands += rng.normal(0.0, sky_sigma, size=bands.shape).astype(np.float32)
+    noise = rng.normal(0.0, sky_sigma, size=bands.shape).astype(np.float32)
+    bands += noise * SKY_BAND_RATIOS[:, None, None]
     for mask in scene.masks:
         mask(bands)
     return bands
 
 
-def to_rgb(bands: np.ndarray, q: float = 12.0, stretch: float = 0.1) -> np.ndarray:
+def to_rgb(
+    bands: np.ndarray, q: float = 12.0, stretch: float = 0.1, saturation: float = 0.7
+) -> np.ndarray:
     """Map (3, H, W) g, r, z fluxes to an (H, W, 3) uint8 RGB image with an asinh stretch.
 
     Parameters
@@ -82,11 +88,15 @@ def to_rgb(bands: np.ndarray, q: float = 12.0, stretch: float = 0.1) -> np.ndarr
         Softening of the asinh: larger values compress bright cores more.
     stretch : float, default=0.1
         Flux at which the stretch turns from linear to logarithmic.
+    saturation : float, default=0.7
+        Colour saturation: 0 gives grey, 1 the plain band ratios (Legacy Surveys colours are muted).
     """
     scaled = np.clip(bands * RGB_SCALES[:, None, None], 0.0, None)
     intensity = scaled.mean(axis=0) + 1e-6
     factor = np.arcsinh(q * intensity / stretch) / (q * intensity)
     rgb = scaled[::-1] * factor[None] * 1.1  # z, r, g -> red, green, blue
+    grey = rgb.mean(axis=0, keepdims=True)
+    rgb = grey + saturation * (rgb - grey)
     peak = np.maximum(rgb.max(axis=0), 1.0)
     rgb = rgb / peak[None]
     return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0)
