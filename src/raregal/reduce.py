@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from raregal.errors import InputError, MissingDependencyError
+from raregal.fastumap import FastUmapReducer
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +32,31 @@ class Reducer(Protocol):
     def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
 
 
+SMALL_DATA = 4096
+"""Below this many rows neighbours are found exactly (as umap-learn does), not by NN-descent."""
+
+
+def exact_neighbors(X: np.ndarray, n_neighbors: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``n_neighbors`` nearest neighbours of each row (itself first), umap-learn's layout."""
+    from sklearn.neighbors import NearestNeighbors
+
+    model = NearestNeighbors(n_neighbors=n_neighbors, metric=metric).fit(X)
+    dists, indices = model.kneighbors(X)
+    return indices.astype(np.int32), dists.astype(np.float32)
+
+
 class UmapLearnReducer:
     """UMAP through umap-learn (the reference engine).
 
-    Neighbours are found once with pynndescent (``knn_``, a tuple of indices, distances and the
-    search index) and can be handed to a second reducer through ``knn``. A fixed ``random_state``
-    makes umap-learn run its optimisation on one thread (reproducible); None lets it use every
-    core.
+    Neighbours are found once (``knn_``: indices, distances and, from pynndescent, its search
+    index; exact below SMALL_DATA rows) and can be handed to a second reducer through ``knn``.
+    A fixed ``random_state`` makes umap-learn optimise on one thread (reproducible); None lets
+    it use every core.
     """
 
     name = "umap-learn"
+    keep_model = False
+    """Keep the fitted ``umap.UMAP`` as ``model_`` (``raregal.sample_fit`` sets it to transform)."""
 
     def __init__(
         self,
@@ -70,11 +87,14 @@ class UmapLearnReducer:
         knn = self.knn
         if knn is None:
             start = time.perf_counter()
-            rng = np.random.RandomState(self.random_state)
-            indices, dists, index = nearest_neighbors(
-                X, self.n_neighbors, self.metric, {}, False, rng, low_memory=True
-            )
-            knn = (indices, dists, index)
+            if len(X) < SMALL_DATA:
+                knn = exact_neighbors(X, self.n_neighbors, self.metric)
+            else:
+                rng = np.random.RandomState(self.random_state)
+                indices, dists, index = nearest_neighbors(
+                    X, self.n_neighbors, self.metric, {}, False, rng, low_memory=True
+                )
+                knn = (indices, dists, index)
             self.timings["neighbors"] = round(time.perf_counter() - start, 3)
         self.knn_ = knn
         start = time.perf_counter()
@@ -89,12 +109,15 @@ class UmapLearnReducer:
             precomputed_knn=knn,
             low_memory=True,
         )
-        embedding = model.fit_transform(X)
+        with warnings.catch_warnings():  # we never call transform on new data
+            warnings.filterwarnings("ignore", message="precomputed_knn", category=UserWarning)
+            embedding = model.fit_transform(X)
+        self.model_ = model if self.keep_model else None
         self.timings["umap"] = round(time.perf_counter() - start, 3)
         return np.asarray(embedding, dtype=np.float32)
 
 
-REDUCERS: dict[str, type] = {"umap-learn": UmapLearnReducer}
+REDUCERS: dict[str, type] = {"umap-learn": UmapLearnReducer, "raregal": FastUmapReducer}
 """Reduction engines by name; register new engines here (e.g. 'cuml')."""
 
 

@@ -616,6 +616,19 @@ def run_search(
     search._fit_inputs(inputs, config, run)
     for step, count in search.counts_.items():
         run.set_count(step, count)
+    if "true_class" in search.galaxies_.columns:
+        _write_recovery(run, search)
     _record_search(run, search)
     run.save()
     return search
+
+
+def _write_recovery(run: RunFolder, search: RareClassSearch) -> None:
+    """recovery.csv and a per-class summary in run.json, when the planted classes are known."""
+    from raregal.recovery import recovery_summary
+    from raregal.tables import write_table
+
+    table, summary = recovery_summary(search.galaxies_)
+    write_table(table[["true_class", "cluster", "purity", "completeness"]],
+                run.path / "recovery.csv")  # fmt: skip
+    run.record["recovery"] = summary.to_dict(orient="records")
