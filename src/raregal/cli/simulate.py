@@ -9,6 +9,13 @@ import typer
 
 from raregal.cli.app import app
 from raregal.errors import InputError
+from raregal.simulate.classes import ARTIFACT_CLASSES, RARE_CLASSES
+
+_FRACTION_HELP = (
+    "Per-class fraction CLASS=F, repeatable, e.g. --fraction ring=0.01. Classes: "
+    + ", ".join(RARE_CLASSES + ARTIFACT_CLASSES)
+    + "."
+)
 
 
 def parse_fractions(items: list[str] | None) -> dict[str, float]:
@@ -43,7 +50,7 @@ def simulate_cli(
     ] = 0.005,
     fraction: Annotated[
         list[str] | None,
-        typer.Option(help="Per-class fraction CLASS=F, repeatable, e.g. --fraction ring=0.01."),
+        typer.Option(help=_FRACTION_HELP),
     ] = None,
     chunk_size: Annotated[int, typer.Option(help="Galaxies per part (unit of resuming).")] = 200,
     overwrite: Annotated[bool, typer.Option(help="Replace another survey in --out.")] = False,
