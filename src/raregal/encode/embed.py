@@ -335,14 +335,7 @@ def embed(
         zoom=zoom,
     )
     described = encoder.describe() if hasattr(encoder, "describe") else {"name": repr(encoder)}
-    key = params_key(
-        {
-            "model": described,
-            "prep": asdict(prep),
-            "shard_size": shard_size,
-            "ids": _ids_digest(images),
-        }
-    )
+    key = shard_key(described, prep, shard_size, images)
     parts = _Parts(out, key, len(images))
     if overwrite:
         parts.remove()
@@ -380,19 +373,8 @@ def embed(
     finally:
         bar.close()
 
-    rows, failed_df = parts.combine()
-    failed_df = pd.concat([skipped, failed_df], ignore_index=True) if len(skipped) else failed_df
-    metadata = {
-        "stage": "embed",
-        "model": described,
-        "preprocessing": asdict(prep),
-        "source": str(source),
-        "n_images": len(images),
-        "n_failed": len(failed_df),
-    }
-    write_table(rows, out, metadata=metadata)
-    failures_path = write_table(failed_df.astype(str), failures_path_for(out), metadata=metadata)
-    parts.remove()
+    metadata = {"model": described, "preprocessing": asdict(prep), "source": str(source)}
+    rows, failed_df, failures_path = finish_outputs(parts, skipped, out, metadata)
     seconds = time.perf_counter() - started
     done = len(images) - n_resumed
     result = EmbedResult(
@@ -415,6 +397,37 @@ def embed(
         failures_path,
     )
     return result
+
+
+def shard_key(described: dict[str, Any], prep: Preprocessing, shard_size: int,
+              images: pd.DataFrame) -> str:  # fmt: skip
+    """The key that ties committed shards to a model, preprocessing, shard size and image list;
+    a run resumes only shards with the same key (``raregal.encode.ray_engine`` shares it)."""
+    return params_key(
+        {
+            "model": described,
+            "prep": asdict(prep),
+            "shard_size": shard_size,
+            "ids": _ids_digest(images),
+        }
+    )
+
+
+def finish_outputs(
+    parts: _Parts, skipped: pd.DataFrame, out: Path, metadata: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
+    """Combine the committed shards into ``out``, write the failures table, remove the shards.
+
+    Returns the rows, the failures (``skipped`` first) and the failures table's path.
+    """
+    rows, failed_df = parts.combine()
+    failed_df = pd.concat([skipped, failed_df], ignore_index=True) if len(skipped) else failed_df
+    metadata = {"stage": "embed", **metadata, "n_images": parts.n_images,
+                "n_failed": len(failed_df)}  # fmt: skip
+    write_table(rows, out, metadata=metadata)
+    failures_path = write_table(failed_df.astype(str), failures_path_for(out), metadata=metadata)
+    parts.remove()
+    return rows, failed_df, failures_path
 
 
 def _ids_digest(images: pd.DataFrame) -> str:
