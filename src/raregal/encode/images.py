@@ -111,13 +111,17 @@ def _crop_centre(im, zoom: float):
 
 
 def _load_fits(path: Path, prep: Preprocessing) -> np.ndarray:
+    import warnings
+
     from astropy.io import fits
 
-    with fits.open(path, memmap=False) as hdul:
-        data = next((h.data for h in hdul if h.data is not None and h.data.ndim >= 2), None)
-        if data is None:
-            raise ImageError("FITS file has no image HDU with 2 or 3 dimensions", path=path)
-        data = np.asarray(data, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # header complaints; unusable data raises below
+        with fits.open(path, memmap=False) as hdul:
+            data = next((h.data for h in hdul if h.data is not None and h.data.ndim >= 2), None)
+            if data is None:
+                raise ImageError("FITS file has no image HDU with 2 or 3 dimensions", path=path)
+            data = np.asarray(data, dtype=np.float32)
     if data.ndim == 3 and data.shape[-1] <= 4 < data.shape[0]:  # (H, W, bands) -> (bands, H, W)
         data = np.moveaxis(data, -1, 0)
     if data.ndim == 2:
@@ -167,7 +171,7 @@ def _resize_float(image: np.ndarray, prep: Preprocessing) -> np.ndarray:
 
     out = []
     for channel in image:
-        im = Image.fromarray(channel.astype(np.float32), mode="F")
+        im = Image.fromarray(channel.astype(np.float32))
         im = _crop_centre(im, prep.zoom)
         im = im.resize((prep.image_size, prep.image_size), Image.Resampling.BILINEAR)
         out.append(np.asarray(im))

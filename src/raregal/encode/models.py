@@ -27,7 +27,7 @@ import numpy as np
 
 from raregal.errors import InputError, MissingDependencyError
 from raregal.schema import ANSWER_COLUMNS
-from raregal.settings import demo_model_path
+from raregal.settings import demo_model_path, num_threads
 
 if TYPE_CHECKING:
     import torch
@@ -54,6 +54,14 @@ class Encoder(Protocol):
     channels: int
 
     def encode(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+
+
+def configure_threads() -> None:
+    """Apply ``RAREGAL_NUM_THREADS`` to torch when it is set (1 is best on a crowded machine)."""
+    if os.environ.get("RAREGAL_NUM_THREADS"):
+        import torch
+
+        torch.set_num_threads(num_threads())
 
 
 def require_torch() -> None:
@@ -304,6 +312,7 @@ def load_model(
             f"{type(name_or_path).__name__}"
         )
     require_torch()
+    configure_threads()
     name = str(name_or_path)
     if name == DEMO_NAME:
         folder = Path(demo_model_path() or demo_weights_folder())

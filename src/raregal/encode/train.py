@@ -23,7 +23,13 @@ import pandas as pd
 
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.encode.images import ImageError, Preprocessing, load_image
-from raregal.encode.models import ModelConfig, build_model, load_model, save_checkpoint
+from raregal.encode.models import (
+    ModelConfig,
+    build_model,
+    configure_threads,
+    load_model,
+    save_checkpoint,
+)
 from raregal.errors import InputError
 from raregal.schema import ANSWER_COLUMNS, fractions_from_counts, question_slices
 from raregal.tables import atomic_path, read_table, require_columns, resolve_file_locs, write_table
@@ -301,6 +307,7 @@ def train(
 
     config = config or TrainConfig()
     config.validate()
+    configure_threads()
     out = Path(out)
     table = training_table(catalog)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
