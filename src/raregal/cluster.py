@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import NOISE
+from raregal.cuml_engines import add_gpu_clusterers
 from raregal.errors import InputError, MissingDependencyError
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class HdbscanEngine:
 
 ENGINES: dict[str, type] = {"fast_hdbscan": FastHdbscanEngine, "hdbscan": HdbscanEngine}
 """HDBSCAN engines by name; an engine's ``fit(X)`` returns an ``EngineResult``."""
+add_gpu_clusterers(ENGINES)  # 'auto', and 'cuml' where cuML is installed (raregal.cuml_engines)
 
 
 def register_engine(name: str, cls: type) -> None:
@@ -365,7 +367,8 @@ def cluster(
     labels, clusters = _cluster_table(X, tree, n, np.sort(selected), raw_labels, probabilities, ids)
     timings = dict(runner.timings)
     timings["read_out"] = round(time.perf_counter() - start, 3)
-    info = {"engine": engine, "n_clusters": len(clusters), "n_noise": int((labels == NOISE).sum())}
+    info = {"engine": engine, "n_clusters": len(clusters), "n_noise": int((labels == NOISE).sum()),
+            "engine_used": getattr(runner, "name", engine)}  # fmt: skip
     return Clustering(labels, probabilities, scores, clusters, tree.to_frame(),
                       result.engine_labels, timings, info)  # fmt: skip
 

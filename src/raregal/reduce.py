@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from raregal.cuml_engines import add_gpu_reducers
 from raregal.errors import InputError, MissingDependencyError
 from raregal.fastumap import FastUmapReducer
 
@@ -119,6 +120,7 @@ class UmapLearnReducer:
 
 REDUCERS: dict[str, type] = {"umap-learn": UmapLearnReducer, "raregal": FastUmapReducer}
 """Reduction engines by name; register new engines here (e.g. 'cuml')."""
+add_gpu_reducers(REDUCERS)  # 'auto', and 'cuml' where cuML is installed (raregal.cuml_engines)
 
 
 def register_reducer(name: str, cls: type) -> None:
@@ -171,6 +173,7 @@ def reduce(
     n_epochs: int | None = None,
     pca_components: int | None = None,
     random_state: int | None = 0,
+    fit_sample_size: int | None = None,
 ) -> Reduction:
     """PCA (optional), then UMAP to ``n_components`` and ``map_components`` dimensions.
 
@@ -185,6 +188,9 @@ def reduce(
         PCA dimensions before UMAP; None skips PCA.
     random_state : int or None, default=0
         Seed of PCA and both UMAPs (recorded in ``info``).
+    fit_sample_size : int or None, default=None
+        Fit both UMAPs on this many galaxies drawn at random and place the others with the
+        engine's ``transform`` (``raregal.sample_fit``); None fits on every galaxy.
 
     Returns
     -------
@@ -210,14 +216,26 @@ def reduce(
     umap_params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
                        n_epochs=n_epochs, random_state=random_state)  # fmt: skip
     logger.info("UMAP of %d galaxies to %d dimensions (%s)", n, n_components, reducer)
-    first = make_reducer(reducer, n_components=n_components, **umap_params)
+    first = _engine(reducer, n, fit_sample_size, n_components=n_components, **umap_params)
     embedding = first.fit_transform(X)
     timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
     logger.info("UMAP to %d dimensions for the map", map_components)
-    second = make_reducer(
-        reducer, n_components=map_components, knn=getattr(first, "knn_", None), **umap_params
-    )
+    second = _engine(reducer, n, fit_sample_size, n_components=map_components,
+                     knn=getattr(first, "knn_", None), **umap_params)  # fmt: skip
     map_embedding = second.fit_transform(X)
     timings.update({f"map_{k}": v for k, v in second.timings.items()})
     info["map_reused_neighbors"] = getattr(first, "knn_", None) is not None
+    info["reducer_used"] = getattr(getattr(first, "base", first), "name", reducer)
+    if fit_sample_size is not None:
+        info["fit_sample_size"] = min(fit_sample_size, n)
     return Reduction(embedding, map_embedding, timings, info)
+
+
+def _engine(reducer: str, n: int, fit_sample_size: int | None, **params: Any) -> Reducer:
+    """The engine ``reducer``, wrapped to fit on a sample when ``fit_sample_size < n``."""
+    base = make_reducer(reducer, **params)
+    if fit_sample_size is None or fit_sample_size >= n:
+        return base
+    from raregal.sample_fit import SampleFitReducer
+
+    return SampleFitReducer(base, fit_sample_size, params.get("random_state"))
