@@ -149,8 +149,20 @@ def make_representations(n: int, n_features: int = 128,
     DataFrame
         ``id_str``, ``feat_0..``, ``group`` (-1 for bulk), ``true_class`` and fractions if asked.
     """
-    parts = list(iter_representation_chunks(n, n_features, group_sizes, seed, morphology, **kwargs))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    names = [f"feat_{i}" for i in range(n_features)]
+    features = np.empty((n, n_features), dtype=np.float32)  # filled in place: no concat copy
+    others: list[pd.DataFrame] = []
+    start = 0
+    for part in iter_representation_chunks(n, n_features, group_sizes, seed, morphology, **kwargs):
+        features[start : start + len(part)] = part[names].to_numpy()
+        others.append(part.drop(columns=names))
+        start += len(part)
+    rest = pd.concat(others, ignore_index=True)
+    df = pd.DataFrame(features, columns=names, copy=False)
+    df.insert(0, ID_COLUMN, rest.pop(ID_COLUMN))
+    for column in rest.columns:
+        df[column] = rest[column].to_numpy()
+    return df
 
 
 def write_representations(path: str | os.PathLike[str], n: int, **kwargs) -> Path:
