@@ -24,7 +24,7 @@ def add_field(scene: Scene, rng: np.random.Generator, scale: float) -> dict[str,
         for x, y, flux in zip(xs, ys, fluxes, strict=True):
             t = rng.uniform(0, 1)
             colour = (0.7 + 0.5 * t, 1.0, 1.4 - 0.5 * t)
-            scene.add(pr.point_sources(scene.grid, [x], [y], [1.0]), flux, colour)
+            scene.add_point(x, y, flux, colour)
     n_neighbours = int(rng.poisson(NEIGHBOURS_PER_CUTOUT))
     for _ in range(n_neighbours):
         x, y = rng.uniform(-half, half, 2)

@@ -258,7 +258,7 @@ def tube(grid: Grid, p0: tuple[float, float], p1: tuple[float, float], bend: flo
 def _moffat(fwhm: float, beta: float) -> np.ndarray:
     galsim = import_galsim()
 
-    side = int(2 * np.ceil(6 * fwhm) + 1)
+    side = int(2 * np.ceil(4 * fwhm) + 1)  # Moffat(3.5) wings there are 1e-4 of the peak
     image = galsim.Moffat(beta=beta, fwhm=fwhm).drawImage(nx=side, ny=side, scale=1.0)
     return _normalised(image.array)
 

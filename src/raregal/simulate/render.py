@@ -62,6 +62,14 @@ class Scene:
         target = self.after_psf if after_psf else self.before_psf
         target += (float(flux) * ratios)[:, None, None] * image[None]
 
+    def add_point(self, x: float, y: float, flux: float, colour) -> None:
+        """Add a point source (a star, before the PSF) at pixel offsets (x, y) from the centre."""
+        half = (self.size - 1) / 2.0
+        ix, iy = int(np.rint(x + half)), int(np.rint(y + half))
+        if 0 <= ix < self.size and 0 <= iy < self.size:
+            ratios = np.asarray(colour, np.float32)
+            self.before_psf[:, iy, ix] += float(flux) * ratios / ratios.mean()
+
 
 def observe(scene: Scene, psf_fwhm: float, sky_sigma: float, rng: np.random.Generator):
     """Convolve with the PSF, add post-PSF light, sky noise and masks: (3, size, size) float32."""

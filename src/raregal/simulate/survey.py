@@ -41,7 +41,7 @@ from raregal.simulate.classes import (
 
 logger = logging.getLogger(__name__)
 
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 """Bumped whenever the pictures or votes change, so that old surveys are not silently resumed."""
 
 IMAGE_FORMATS = ("png", "fits")
