@@ -56,6 +56,12 @@ def test_fits_cubes(tmp_path):
         cube = hdul[0].data
         assert hdul[0].header["BAND1"] == "g" and hdul[0].header["BAND3"] == "z"
     assert cube.shape == (3, 48, 48) and cube.dtype.kind == "f" and np.isfinite(cube).all()
+    from raregal.simulate.contact import write_contact_sheets
+
+    sheets = write_contact_sheets(tmp_path, tile=32)
+    assert {p.stem for p in sheets} == set(catalog["true_class"])
+    with Image.open(sheets[0]) as sheet:
+        assert sheet.mode == "RGB" and sheet.size[0] == 6 * (32 + 2) + 2
 
 
 def test_same_seed_same_bytes_whatever_the_workers(survey, tmp_path):
