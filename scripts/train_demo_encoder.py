@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +168,6 @@ def export(model_dir: Path, out: Path, evaluation: dict, args, train_catalog: Pa
         "weights_dtype": "float16 (loaded into float32)",
     }
     (out / CONFIG_NAME).write_text(json.dumps(config, indent=2, default=str))
-    shutil.copy(model_dir / CONFIG_NAME, model_dir / "config.float32.json")
     logger.info("wrote %s (%.1f MB)", out, (out / WEIGHTS_NAME).stat().st_size / 1e6)
 
 

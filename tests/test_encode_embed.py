@@ -234,3 +234,21 @@ def test_cli_embed(gz_examples, tiny_model, tmp_path):
     assert len(pd.read_parquet(out)) == 6
     again = CliRunner().invoke(app, args)
     assert again.exit_code != 0 and "exists already" in str(again.exception)
+
+
+def test_benchmark_embed_reports_three_rates(gz_examples):
+    """The harness measures embed, the plain loop and forward-only on the same files."""
+    from raregal.encode.bench import benchmark_embed, format_benchmark
+
+    result = benchmark_embed(
+        gz_examples / "images",
+        n_images=16,
+        arch="test_convnext",
+        image_size=32,
+        batch_size=8,
+        num_workers=0,
+    )
+    for name in ("embed", "plain_loop", "forward_only"):
+        assert result[name] > 0
+    assert result["speedup_vs_plain"] == pytest.approx(result["embed"] / result["plain_loop"])
+    assert "x plain loop" in format_benchmark(result)

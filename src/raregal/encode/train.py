@@ -341,6 +341,14 @@ def train(
             f"too few readable images to train ({n}); need at least 3", path=catalog, count=n
         )
     val_idx, train_idx = np.sort(order[:n_val]), order[n_val:]
+    logger.info(
+        "training on %d galaxies, validating on %d (%s, %d px, %s)",
+        len(train_idx),
+        n_val,
+        config.arch,
+        config.image_size,
+        device,
+    )
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -374,6 +382,16 @@ def train(
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
             bar.update(1)
+            if not progress and (step + 1) % 50 == 0:
+                rate = (step + 1) * config.batch_size / (time.perf_counter() - began)
+                logger.info(
+                    "epoch %d step %d/%d: loss %.3f (%.0f images/s)",
+                    epoch + 1,
+                    step + 1,
+                    steps_per_epoch,
+                    np.mean(losses[-50:]),
+                    rate,
+                )
         bar.close()
         val_loss, val_mae = evaluate(model, images[val_idx], counts[val_idx], device)
         record = {
