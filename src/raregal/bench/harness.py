@@ -1,0 +1,156 @@
+"""Run the benchmark suites and write ``bench.json`` and ``bench.md`` (atomically) to ``out``.
+
+Suites, by name: ``recovery`` (planted classes across seeds, and the artifact experiment),
+``stability`` (across UMAP seeds), ``speed`` (raregal against the reference, scaling sweep) and
+``throughput`` (the simulator's, encoder's and explorer's own benchmark functions). ``quick``
+shrinks every size so that the whole run takes about a minute (the CI smoke test). Results of a
+suite run earlier into the same ``out`` are kept when that suite is not run again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from raregal.bench.machine import machine, timestamp, versions
+from raregal.tables import atomic_path
+
+logger = logging.getLogger(__name__)
+
+PAPER_SIZES = (50_000, 100_000, 200_000, 632_000)
+QUICK_SIZES = (3_000, 6_000)
+
+
+@dataclass
+class BenchParams:
+    """What to run.
+
+    Parameters
+    ----------
+    out : Path
+        Where ``bench.json`` and ``bench.md`` go.
+    work : Path, default=benchmarks/work
+        Cached data, embeddings and per-configuration records (resumable; not committed).
+    only : list of str, default=all suites
+    quick : bool, default=False
+        Tiny sizes: a smoke test, not figures.
+    sizes : list of int, default=None
+        Speed-suite sizes; None means PAPER_SIZES (QUICK_SIZES with ``quick``).
+    seeds : list of int, default=None
+        Seeds of the recovery and stability suites; None means 0, 1, 2 (0, 1 with ``quick``).
+    quality_size : int, default=None
+        Rows of the recovery and stability data sets; None means 20,000 (2,000 with ``quick``).
+    configs : list of str, default=('raregal', 'reference')
+        Speed-suite configurations.
+    collect : bool, default=False
+        Speed suite: gather finished records from ``work`` without running anything.
+    """
+
+    out: Path
+    work: Path = Path("benchmarks/work")
+    only: list[str] = field(default_factory=list)
+    quick: bool = False
+    sizes: list[int] | None = None
+    seeds: list[int] | None = None
+    quality_size: int | None = None
+    configs: list[str] = field(default_factory=lambda: ["raregal", "reference"])
+    collect: bool = False
+
+    def resolved_sizes(self) -> list[int]:
+        return list(self.sizes or (QUICK_SIZES if self.quick else PAPER_SIZES))
+
+    def resolved_seeds(self) -> list[int]:
+        return list(self.seeds or ([0, 1] if self.quick else [0, 1, 2]))
+
+    def resolved_quality_size(self) -> int:
+        return int(self.quality_size or (2_000 if self.quick else 20_000))
+
+
+def _speed(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.speed import run_speed
+
+    return run_speed(params.work, params.resolved_sizes(), configs=params.configs,
+                     collect=params.collect, on_size=partial)  # fmt: skip
+
+
+def _recovery(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.recovery import run_recovery
+
+    return run_recovery(params.resolved_quality_size(), params.resolved_seeds(), params.quick)
+
+
+def _stability(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.stability import run_stability
+
+    return run_stability(params.resolved_quality_size(), params.resolved_seeds())
+
+
+def _throughput(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.throughput import run_throughput
+
+    return run_throughput(params.quick)
+
+
+SUITES: dict[str, Callable[..., dict[str, Any]]] = {
+    "recovery": _recovery,
+    "stability": _stability,
+    "speed": _speed,
+    "throughput": _throughput,
+}
+
+
+def run_benchmarks(params: BenchParams, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the chosen suites; returns the whole record that ``bench.json`` holds."""
+    from raregal.fastumap import register
+
+    register()
+    names = params.only or list(SUITES)
+    unknown = sorted(set(names) - set(SUITES))
+    if unknown:
+        from raregal.errors import InputError
+
+        raise InputError(f"unknown suite(s) {unknown}; choose from {', '.join(SUITES)}")
+    json_path = params.out / "bench.json"
+    previous = json.loads(json_path.read_text()) if json_path.exists() else {}
+    args = list(argv if argv is not None else sys.argv[1:])
+    record: dict[str, Any] = {
+        "timestamp": timestamp(),
+        "command": "python -m raregal.bench " + shlex.join(args),
+        "machine": machine(),
+        "versions": versions(),
+        "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(params).items()},
+        "suites": dict(previous.get("suites", {})),
+    }  # fmt: skip
+    for name in names:
+        logger.info("suite %s", name)
+        started = timestamp()
+
+        def partial(result: dict[str, Any], name: str = name, started: str = started) -> None:
+            record["suites"][name] = {**result, "started": started, "partial": True,
+                                      "machine": machine()}  # fmt: skip
+            write_results(record, params.out)
+
+        result = SUITES[name](params, partial)
+        result.update({"started": started, "finished": timestamp(), "machine": machine()})
+        record["suites"][name] = result
+        write_results(record, params.out)
+    record["machine"]["load_average_end"] = record["machine"].pop("load_average")
+    write_results(record, params.out)
+    return record
+
+
+def write_results(record: dict[str, Any], out: Path) -> None:
+    """Write ``bench.json`` and ``bench.md`` atomically."""
+    from raregal.bench.report import markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "bench.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1, default=str))
+    with atomic_path(out / "bench.md") as tmp:
+        tmp.write_text(markdown(record))
