@@ -26,7 +26,7 @@ PAPER_MIN_CLUSTER_SIZE = 10
 
 REDUCE_PARAMS = (
     "reducer", "n_components", "map_components", "n_neighbors", "min_dist", "metric",
-    "n_epochs", "pca_components", "random_state",
+    "n_epochs", "pca_components", "random_state", "fit_sample_size",
 )  # fmt: skip
 """The parameters that shape the embedding; changing only the others reuses a stored embedding."""
 
@@ -66,6 +66,10 @@ class SearchConfig:
         HDBSCAN cluster selection (paper: leaf).
     random_state : int, default=0
         Seed of every random step (UMAP, PCA, medoid candidates).
+    fit_sample_size : int or None, default=None
+        Fit UMAP on this many galaxies drawn at random and place the others with UMAP's
+        ``transform`` (``raregal.sample_fit``), for samples too large for one full fit; None
+        fits on every galaxy (the paper).
     """
 
     n_neighbors: int = 50
@@ -81,6 +85,7 @@ class SearchConfig:
     min_cluster_size: int = PAPER_MIN_CLUSTER_SIZE
     cluster_selection_method: str = "leaf"
     random_state: int = 0
+    fit_sample_size: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +162,7 @@ PARAMETER_CONSTRAINTS: dict[str, Any] = {
     "min_cluster_size": _Interval(int, 2, None),
     "cluster_selection_method": _Options(("leaf", "eom")),
     "random_state": _Interval(int, 0, 2**32 - 1),
+    "fit_sample_size": _Interval(int, 2, None, none_ok=True),
 }
 """One table of allowed values, checked by ``validate`` at fit time."""
 

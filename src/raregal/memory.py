@@ -355,3 +355,35 @@ def check_memory(
         logger.warning("%s (ignored)", message)
         return estimate
     raise InputError(message, column=estimate.stage, count=estimate.params.get("n"))
+
+
+# ----------------------------------------------------------------------------- the stages
+
+
+def _resolve(name: str, cpu_default: str) -> str:
+    """The engine 'auto' stands for here (cuML when installed)."""
+    if name != "auto":
+        return name
+    from raregal.cuml_engines import cuml_available
+
+    return "cuml" if cuml_available() else cpu_default
+
+
+def check_reduce_memory(
+    n: int, n_features: int, params: dict[str, Any], ignore: bool = False
+) -> MemoryEstimate:
+    """``check_memory`` of the neighbours + UMAP stage for a search's reduce parameters."""
+    estimate = estimate_umap(
+        n, n_features, params.get("n_neighbors", 50), params.get("n_components", 5),
+        params.get("fit_sample_size"), _resolve(params.get("reducer", "umap-learn"), "umap-learn"),
+    )  # fmt: skip
+    return check_memory(estimate, ignore=ignore)
+
+
+def check_cluster_memory(
+    n: int, n_dims: int, params: dict[str, Any], ignore: bool = False
+) -> MemoryEstimate:
+    """``check_memory`` of the HDBSCAN stage for a search's clustering parameters."""
+    engine = _resolve(params.get("engine", "fast_hdbscan"), "fast_hdbscan")
+    estimate = estimate_hdbscan(n, n_dims, params.get("min_samples", 300), engine)
+    return check_memory(estimate, ignore=ignore)

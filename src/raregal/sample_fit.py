@@ -99,8 +99,9 @@ class SampleFitReducer:
     Parameters
     ----------
     base : Reducer
-        The engine to fit on the sample; after ``fit_transform`` it must expose its fitted model
-        as ``model_`` with a ``transform`` method (umap-learn and cuML engines do).
+        The engine to fit on the sample. It must have a ``keep_model`` attribute and, when that
+        is set, expose its fitted model as ``model_`` with a ``transform`` method (the umap-learn
+        and cuML engines do).
     fit_sample_size : int
         Galaxies in the fitting sample; when it is not smaller than N the base engine is simply
         fitted on every row.
@@ -150,9 +151,15 @@ class SampleFitReducer:
                 f"fit_sample_size must be at least 2; got {self.fit_sample_size}",
                 column="fit_sample_size",
             )
+        base_name = getattr(self.base, "name", type(self.base).__name__)
+        if not hasattr(self.base, "keep_model"):  # refuse before hours of fitting, not after
+            raise InputError(
+                f"reducer {base_name!r} cannot place new points (no transform); "
+                "fit_sample_size needs 'umap-learn' or 'cuml'",
+                column="reducer",
+            )
         rows = sample_rows(n, self.fit_sample_size, self.random_state)
         self.sample_rows_ = rows
-        base_name = getattr(self.base, "name", type(self.base).__name__)
         self.base.keep_model = True
         logger.info("fitting %s on a sample of %d of %d galaxies", base_name, len(rows), n)
         fitted = self.base.fit_transform(X[rows])

@@ -242,6 +242,11 @@ class RareClassSearch:
         Feature columns; None finds feat_* or feat_pca_*.
     drop_invalid : bool, default=False
         Drop (and count) rows with non-finite features or without morphology instead of refusing.
+    fit_sample_size : int or None, default=None
+        Fit UMAP on a random sample of this size and transform the rest (``raregal.sample_fit``).
+    memory_check : bool, default=True
+        Refuse a stage whose memory estimate exceeds the free memory (``raregal.memory``);
+        False only warns.
 
     Attributes
     ----------
@@ -287,6 +292,8 @@ class RareClassSearch:
         morphology_id_column: str | None = None,
         features: Sequence[str] | str | None = None,
         drop_invalid: bool = False,
+        fit_sample_size: int | None = None,
+        memory_check: bool = True,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.n_components = n_components
@@ -308,12 +315,15 @@ class RareClassSearch:
         self.morphology_id_column = morphology_id_column
         self.features = features
         self.drop_invalid = drop_invalid
+        self.fit_sample_size = fit_sample_size
+        self.memory_check = memory_check
 
     _PARAM_NAMES = (
         "n_neighbors", "n_components", "map_components", "min_dist", "metric", "n_epochs",
         "pca_components", "reducer", "engine", "min_samples", "min_cluster_size",
         "cluster_selection_method", "random_state", "keep_artifacts", "edge_on_rule",
         "scale_to_sample", "id_column", "morphology_id_column", "features", "drop_invalid",
+        "fit_sample_size", "memory_check",
     )  # fmt: skip
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -362,6 +372,7 @@ class RareClassSearch:
     def _fit_inputs(self, inputs: SearchInputs, config: SearchConfig,
                     run: RunFolder | None) -> RareClassSearch:  # fmt: skip
         from raregal.cluster import cluster
+        from raregal.memory import check_cluster_memory, check_reduce_memory
         from raregal.reduce import reduce
         from raregal.select import paper_rules, select
 
@@ -428,6 +439,9 @@ class RareClassSearch:
                     reduce_record.reused = False
                     reduce_record.note(reuse_refused="stored embedding does not match the ids")
             if reduction is None:
+                memory = check_reduce_memory(len(X), X.shape[1], reduce_params,
+                                             ignore=not self.memory_check)  # fmt: skip
+                reduce_record.note(memory=memory.to_dict())
                 reduction = reduce(X, **reduce_params)
                 reduce_record.note(timings=reduction.timings, **reduction.info)
                 if run is not None:
@@ -441,6 +455,9 @@ class RareClassSearch:
         cluster_params = config.cluster_params()
         outputs = ("galaxies", "clusters", "condensed_tree")
         with stage("cluster", cluster_params, reduce_record.key, outputs) as cluster_record:
+            memory = check_cluster_memory(len(self.ids_), self.embedding_.shape[1], cluster_params,
+                                          ignore=not self.memory_check)  # fmt: skip
+            cluster_record.note(memory=memory.to_dict())
             result = cluster(self.embedding_, ids=self.ids_, **cluster_params)
             cluster_record.note(timings=result.timings, **result.info)
             self.labels_ = result.labels

@@ -36,23 +36,60 @@ def embed_cli(
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda if any).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT and earlier shards.")] = False,
     progress: Annotated[bool, typer.Option(help="Show the progress bar.")] = True,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="single: this process and its DataLoader workers (default); ray: Ray Data "
+            "actors (one per GPU, else CPU actors), same output and resumption."
+        ),
+    ] = "single",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine ray: 'auto' joins a running `ray start --head`, "
+            "ray://HOST:10001 a cluster; default starts a local Ray for this call."
+        ),
+    ] = None,
+    num_actors: Annotated[
+        int | None,
+        typer.Option(
+            help="With --engine ray: encoder actors (default: one per GPU, else per CPU)."
+        ),
+    ] = None,
+    ignore_memory_check: Annotated[
+        bool, typer.Option(help="Run even when the memory estimate exceeds the free memory.")
+    ] = False,
 ) -> None:
     """Encode images: id_str, feat_0..feat_127 and the GZ DESI vote fractions; resumable."""
-    from raregal.encode.embed import embed
+    from raregal.errors import InputError
 
-    result = embed(
-        source,
-        out,
-        model,
-        batch_size=batch_size,
-        num_workers=num_workers,
-        shard_size=shard_size,
-        image_size=image_size,
-        zoom=zoom,
-        device=device,
-        overwrite=overwrite,
-        progress=progress,
-    )
+    if engine not in ("single", "ray"):
+        raise InputError(f"--engine must be 'single' or 'ray'; got {engine!r}", column="engine")
+    if engine == "ray":
+        from raregal.encode.ray_engine import embed_ray
+
+        result = embed_ray(
+            source, out, model, address=address, batch_size=batch_size, shard_size=shard_size,
+            image_size=image_size, zoom=zoom, overwrite=overwrite, progress=progress,
+            num_actors=num_actors, memory_check=not ignore_memory_check,
+        )  # fmt: skip
+    else:
+        from raregal.encode.embed import embed
+
+        result = embed(
+            source,
+            out,
+            model,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            shard_size=shard_size,
+            image_size=image_size,
+            zoom=zoom,
+            device=device,
+            overwrite=overwrite,
+            progress=progress,
+            memory_check=not ignore_memory_check,
+        )
     resumed = f" ({result.n_resumed} from an earlier run)" if result.n_resumed else ""
     typer.echo(
         f"wrote {result.n_rows} of {result.n_images} images{resumed} to {result.path} in "

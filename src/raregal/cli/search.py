@@ -55,9 +55,19 @@ def search_cli(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of UMAP, PCA and the medoids.")] = 0,
     engine: Annotated[
-        str, typer.Option(help="HDBSCAN engine: fast_hdbscan (default) or hdbscan (reference).")
+        str,
+        typer.Option(
+            help="HDBSCAN engine: fast_hdbscan (default), hdbscan (reference), cuml (GPU, when "
+            "installed) or auto (cuml when installed, else fast_hdbscan)."
+        ),
     ] = "fast_hdbscan",
-    reducer: Annotated[str, typer.Option(help="Reduction engine: umap-learn.")] = "umap-learn",
+    reducer: Annotated[
+        str,
+        typer.Option(
+            help="Reduction engine: umap-learn (reference), raregal (parallel), cuml (GPU, when "
+            "installed) or auto (cuml when installed, else umap-learn)."
+        ),
+    ] = "umap-learn",
     cluster_selection_method: Annotated[
         str, typer.Option(help="HDBSCAN cluster selection: leaf (paper) or eom.")
     ] = "leaf",
@@ -94,6 +104,21 @@ def search_cli(
             "refusing."
         ),
     ] = False,
+    fit_sample_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Fit UMAP on this many galaxies drawn at random and place the others with "
+            "UMAP's transform (for samples too large for one fit; recorded in run.json). "
+            "Paper: a full fit."
+        ),
+    ] = None,
+    ignore_memory_check: Annotated[
+        bool,
+        typer.Option(
+            help="Run a stage even when its memory estimate exceeds the free memory (the "
+            "estimate is still recorded in run.json)."
+        ),
+    ] = False,
     scale_to_sample: Annotated[
         bool,
         typer.Option(
@@ -117,7 +142,8 @@ def search_cli(
         cluster_selection_method=cluster_selection_method, id_column=id_column,
         morphology_id_column=morphology_id_column, features=features,
         keep_artifacts=keep_artifacts, edge_on_rule=edge_on_rule, drop_invalid=drop_invalid,
-        scale_to_sample=scale_to_sample,
+        scale_to_sample=scale_to_sample, fit_sample_size=fit_sample_size,
+        memory_check=not ignore_memory_check,
     )  # fmt: skip
     for line in summary_lines(search, out):
         typer.echo(line)

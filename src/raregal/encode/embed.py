@@ -279,6 +279,7 @@ def embed(
     bf16: bool | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    memory_check: bool = True,
 ) -> EmbedResult:
     """Encode every image of ``source`` and write the representation table ``out`` (Parquet).
 
@@ -309,6 +310,9 @@ def embed(
         Replace an existing ``out`` and discard shards of an earlier run.
     progress : bool, default=True
         Show a progress bar with images per second and time left.
+    memory_check : bool, default=True
+        Refuse when the estimated peak memory exceeds the free memory (``raregal.memory``);
+        False only warns.
 
     Returns
     -------
@@ -346,6 +350,7 @@ def embed(
 
     files = images[FILE_COLUMN].tolist()
     workers = default_workers() if num_workers is None else num_workers
+    check_embed_memory(len(images), batch_size, prep, workers, encoder, ignore=not memory_check)
     loader = DataLoader(
         _ImageDataset(files, prep),
         batch_sampler=_batches(first, len(images), shard_size, batch_size),
@@ -397,6 +402,19 @@ def embed(
         failures_path,
     )
     return result
+
+
+def check_embed_memory(n_images: int, batch_size: int, prep: Preprocessing, workers: int,
+                       encoder: Any, ignore: bool = False) -> None:  # fmt: skip
+    """Refuse (``raregal.memory``) when the estimated peak host memory exceeds the free memory."""
+    from raregal.memory import check_memory, estimate_embed
+
+    gpu = str(getattr(encoder, "device", "cpu")).startswith("cuda")
+    dim = getattr(encoder, "feature_dim", 128)
+    dim = dim if isinstance(dim, int) else 128
+    estimate = estimate_embed(n_images, batch_size, prep.image_size, prep.channels, workers,
+                              feature_dim=dim, gpu=gpu)  # fmt: skip
+    check_memory(estimate, ignore=ignore)
 
 
 def shard_key(described: dict[str, Any], prep: Preprocessing, shard_size: int,
