@@ -111,7 +111,12 @@ def test_new_clustering_parameters_reuse_the_stored_embedding(run):
     assert record["stages"]["reduce"]["computed_seconds"] > record["stages"]["reduce"]["seconds"]
     np.testing.assert_array_equal(again.embedding_, before[[f"umap_{i}" for i in range(5)]])
     assert (again.clusters_["size"] >= 25).all()
-    run_search(folder / "reps.parquet", folder / "run", **PARAMS)  # restore for other tests
+    restored = run_search(folder / "reps.parquet", folder / "run", **PARAMS)
+    assert record_of(folder)["stages"]["cluster"]["reused"] is False
+    resumed = run_search(folder / "reps.parquet", folder / "run", **PARAMS)
+    assert record_of(folder)["stages"]["cluster"]["reused"] is True  # e.g. after an interruption
+    np.testing.assert_array_equal(resumed.labels_, restored.labels_)
+    pd.testing.assert_frame_equal(resumed.clusters_, restored.clusters_)
 
 
 def test_new_reduction_parameters_recompute(reps, tmp_path):

@@ -455,20 +455,32 @@ class RareClassSearch:
         cluster_params = config.cluster_params()
         outputs = ("galaxies", "clusters", "condensed_tree")
         with stage("cluster", cluster_params, reduce_record.key, outputs) as cluster_record:
-            memory = check_cluster_memory(len(self.ids_), self.embedding_.shape[1], cluster_params,
-                                          ignore=not self.memory_check)  # fmt: skip
-            cluster_record.note(memory=memory.to_dict())
-            result = cluster(self.embedding_, ids=self.ids_, **cluster_params)
-            cluster_record.note(timings=result.timings, **result.info)
-            self.labels_ = result.labels
-            self.probabilities_ = result.probabilities
-            self.outlier_scores_ = result.outlier_scores
-            self.clusters_ = result.clusters
-            self.condensed_tree_ = result.condensed_tree
-            self.galaxies_ = self._galaxies_frame(inputs.carried.loc[kept].reset_index(drop=True))
-            if run is not None:
-                self._write_cluster_tables(run, cluster_record.key)
-        self.timings_["cluster"] = result.timings
+            stored = self._load_clustering(run) if cluster_record.reused else None
+            if cluster_record.reused and stored is None:
+                cluster_record.reused = False
+                cluster_record.note(reuse_refused="stored tables do not match the ids")
+            cluster_timings: dict[str, float] = {}
+            if stored is not None:
+                logger.info("reusing the stored clustering (same parameters and embedding)")
+            else:
+                memory = check_cluster_memory(
+                    len(self.ids_), self.embedding_.shape[1], cluster_params,
+                    ignore=not self.memory_check,
+                )  # fmt: skip
+                cluster_record.note(memory=memory.to_dict())
+                result = cluster(self.embedding_, ids=self.ids_, **cluster_params)
+                cluster_record.note(timings=result.timings, **result.info)
+                cluster_timings = result.timings
+                self.labels_ = result.labels
+                self.probabilities_ = result.probabilities
+                self.outlier_scores_ = result.outlier_scores
+                self.clusters_ = result.clusters
+                self.condensed_tree_ = result.condensed_tree
+                carried = inputs.carried.loc[kept].reset_index(drop=True)
+                self.galaxies_ = self._galaxies_frame(carried)
+                if run is not None:
+                    self._write_cluster_tables(run, cluster_record.key)
+        self.timings_["cluster"] = cluster_timings
         clustered = int((self.labels_ != NOISE).sum())
         self.counts_.update(clustered=clustered, noise=n - clustered, clusters=len(self.clusters_))
         return self
@@ -497,6 +509,19 @@ class RareClassSearch:
             stored[map_cols].to_numpy(dtype=np.float32),
             {}, {"reused": True},
         )  # fmt: skip
+
+    def _load_clustering(self, run: RunFolder):
+        """The clustering stored in ``run`` when it belongs to these galaxies, else None."""
+        galaxies = run.read_table("galaxies")
+        if not np.array_equal(galaxies[ID_COLUMN].astype(str).to_numpy(), self.ids_.astype(str)):
+            return None
+        self.labels_ = galaxies["cluster"].to_numpy()
+        self.probabilities_ = galaxies["probability"].to_numpy()
+        self.outlier_scores_ = galaxies["outlier_score"].to_numpy()
+        self.clusters_ = run.read_table("clusters")
+        self.condensed_tree_ = run.read_table("condensed_tree")
+        self.galaxies_ = galaxies
+        return self
 
     def _galaxies_frame(self, carried: pd.DataFrame) -> pd.DataFrame:
         df = pd.DataFrame({
