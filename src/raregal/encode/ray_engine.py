@@ -17,7 +17,8 @@ row lost or duplicated. The final table and the failures table are written by th
 It works against a local Ray (started for the call and stopped after), a running
 ``ray start --head`` (``address='auto'``) or a cluster address (``ray://host:10001`` or
 ``host:6379``); the catalog's images and the model folder must then be readable at the same paths
-on every node.
+on every node. Ray 2.59+ starts clusters with token authentication: a driver joining one needs
+``RAY_AUTH_MODE=token`` and the cluster's token (``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ class RayCluster:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise InputError(
                     f"cannot connect to the Ray cluster at {self.address!r} ({exc}); start one "
-                    "with `ray start --head` or leave --address out for a local Ray",
+                    "with `ray start --head` or leave --address out for a local Ray (Ray >= 2.59 "
+                    "clusters use token authentication: set RAY_AUTH_MODE=token here, with the "
+                    "cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN)",
                     column="address",
                 ) from None
             self.started = True
