@@ -53,3 +53,19 @@ def test_search_fitted_on_a_sample_recovers_the_planted_groups(tmp_path):
     assert reduce_record["params"]["fit_sample_size"] == 1000
     assert reduce_record["fit_sample_size"] == 1000 and reduce_record["map_reused_neighbors"]
     assert "embedding_transform" in reduce_record["timings"]
+
+
+def test_parallel_chunks_place_rows_exactly_as_one_process_does():
+    """Each chunk is transformed with umap-learn's fixed transform seed, so worker processes
+    (n_jobs=2) give the very same coordinates as this process, row for row."""
+    from raregal.reduce import UmapLearnReducer
+
+    df = make_representations(1500, n_features=16, group_sizes=(100,), seed=2)
+    X = df[[f"feat_{i}" for i in range(16)]].to_numpy(np.float32)
+    placed = {}
+    for n_jobs in (1, 2):
+        reducer = SampleFitReducer(UmapLearnReducer(2, 15, n_epochs=30), 600, 0, chunk_size=300,
+                                   n_jobs=n_jobs)  # fmt: skip
+        placed[n_jobs] = reducer.fit_transform(X)
+        np.testing.assert_array_equal(reducer.sample_rows_, sample_rows(1500, 600, 0))
+    np.testing.assert_array_equal(placed[1], placed[2])

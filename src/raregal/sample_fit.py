@@ -25,6 +25,9 @@ from raregal.errors import InputError
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 50_000
+PARALLEL_FROM_CHUNKS = 8
+"""With ``n_jobs=None``, transform in worker processes once the rest spans this many chunks
+(below that, starting workers and copying the model to them costs more than it saves)."""
 
 
 def sample_rows(n: int, fit_sample_size: int, random_state: int | None = 0) -> np.ndarray:
@@ -109,8 +112,10 @@ class SampleFitReducer:
         Seed of the sample draw.
     chunk_size : int, default=50_000
         Rows per ``transform`` call.
-    n_jobs : int, default=1
-        Worker processes for the transform (see ``transform_in_chunks``).
+    n_jobs : int or None, default=None
+        Worker processes for the transform (see ``transform_in_chunks``); None uses
+        ``raregal.settings.num_threads()`` workers when the rest spans at least
+        ``PARALLEL_FROM_CHUNKS`` chunks, else this process.
 
     Attributes
     ----------
@@ -131,7 +136,7 @@ class SampleFitReducer:
         fit_sample_size: int,
         random_state: int | None = 0,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
     ) -> None:
         self.base = base
         self.fit_sample_size = fit_sample_size
@@ -179,7 +184,13 @@ class SampleFitReducer:
         start = time.perf_counter()
         logger.info("transforming the other %d galaxies in chunks of %d", n - len(rows),
                     self.chunk_size)  # fmt: skip
-        placed = transform_in_chunks(model, X[rest], self.chunk_size, self.n_jobs, progress=True)
+        n_jobs = self.n_jobs
+        if n_jobs is None:
+            from raregal.settings import num_threads
+
+            many = n - len(rows) >= PARALLEL_FROM_CHUNKS * self.chunk_size
+            n_jobs = num_threads() if many else 1
+        placed = transform_in_chunks(model, X[rest], self.chunk_size, n_jobs, progress=True)
         self.timings["transform"] = round(time.perf_counter() - start, 3)
         self.base.model_ = None  # the fitted model holds the sample's graph: free it
         out = np.empty((n, fitted.shape[1]), dtype=np.float32)
