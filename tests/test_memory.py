@@ -91,6 +91,7 @@ def small_reps():
     return make_representations(400, n_features=16, group_sizes=(60,), seed=3)
 
 
+@pytest.mark.slow
 def test_search_refuses_before_umap_or_records_the_override(small_reps, tmp_path, monkeypatch):
     """Short of memory the search refuses in one line before reducing anything; with
     --ignore-memory-check it runs and run.json keeps each heavy stage's estimate."""

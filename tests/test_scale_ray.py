@@ -20,6 +20,8 @@ from raregal.encode.models import ModelConfig, build_model, save_checkpoint  # n
 from raregal.encode.ray_engine import embed_ray  # noqa: E402
 from raregal.errors import InputError  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a local Ray and its actors: ~1 min on a quiet 2-core machine
+
 
 @pytest.fixture(scope="module")
 def local_ray():

@@ -32,6 +32,7 @@ def test_an_engine_that_cannot_transform_is_refused_before_fitting(rng):
         SampleFitReducer(FastUmapReducer(n_neighbors=10), 100).fit_transform(X)
 
 
+@pytest.mark.slow
 def test_search_fitted_on_a_sample_recovers_the_planted_groups(tmp_path):
     """UMAP fitted on 1,000 of 3,000 galaxies, the other 2,000 transformed: every planted group
     comes back almost whole (>= 90%) in leaf clusters where it is the majority.
@@ -55,6 +56,7 @@ def test_search_fitted_on_a_sample_recovers_the_planted_groups(tmp_path):
     assert "embedding_transform" in reduce_record["timings"]
 
 
+@pytest.mark.slow
 def test_parallel_chunks_place_rows_exactly_as_one_process_does():
     """Each chunk is transformed with umap-learn's fixed transform seed, so worker processes
     (n_jobs=2) give the very same coordinates as this process, row for row."""
