@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/demo_encoder"))
     parser.add_argument("--out", type=Path, default=Path("src/raregal/encode/weights/demo"))
     parser.add_argument("--n-train", type=int, default=12000)
-    parser.add_argument("--n-test", type=int, default=3000)
+    parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--arch", default="convnext_atto")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=8)
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--consistency-weight", type=float, default=0.0)
     parser.add_argument("--rare-fraction", type=float, default=0.015)
     parser.add_argument("--train-catalog", type=Path, help="reuse a simulated survey's catalog")
+    parser.add_argument("--init", help="finetune from this encoder (load_model name or folder)")
+    parser.add_argument("--eval-only", action="store_true", help="evaluate WORK/model as it is")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
@@ -107,9 +109,11 @@ def main() -> None:
         patience=3,
         seed=1,
         consistency_weight=args.consistency_weight,
+        init=args.init,
     )
-    result = train(train_catalog, args.work / "model", config, progress=False)
-    logger.info("trained: best epoch %d, val MAE %.4f", result.best_epoch, result.val_mae)
+    if not args.eval_only:
+        result = train(train_catalog, args.work / "model", config, progress=False)
+        logger.info("trained: best epoch %d, val MAE %.4f", result.best_epoch, result.val_mae)
 
     test_catalog = simulate_survey(
         args.work / "survey_seed2",
