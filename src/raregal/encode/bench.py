@@ -90,6 +90,7 @@ def benchmark_embed(
         ids = [f"b{i}" for i in range(n_images)]
         pd.DataFrame({ID_COLUMN: ids, FILE_COLUMN: files}).to_parquet(catalog)
         encoder = load_model(folder)
+        results["torch_threads"] = torch.get_num_threads()  # RAREGAL_NUM_THREADS applies here
         warm = torch.rand(min(batch_size, 8), 3, image_size, image_size)
         encoder.encode(warm)
 
