@@ -26,7 +26,8 @@ pytestmark = pytest.mark.slow  # a local Ray and its actors: ~1 min on a quiet 2
 @pytest.fixture(scope="module")
 def local_ray():
     """A local Ray with 2 CPUs for the whole module (starting one takes 10-20 s)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)  # fmt: skip
     yield
     ray.shutdown()
 

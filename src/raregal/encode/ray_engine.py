@@ -130,8 +130,8 @@ class RayCluster:
                                       "configure_logging": False}  # fmt: skip
             if self.address is None:
                 kwargs["num_cpus"] = self.num_cpus
-            try:
-                ray.init(address=self.address, **kwargs)
+            try:  # 'local': a new instance, never someone else's cluster found on this machine
+                ray.init(address=self.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise InputError(
                     f"cannot connect to the Ray cluster at {self.address!r} ({exc}); start one "
