@@ -33,10 +33,13 @@ def parse(argv: list[str]) -> BenchParams:
         action="store_true",
         help="speed suite: only gather finished records from --work",
     )
+    parser.add_argument(
+        "--image-n", type=int, help="galaxies of the image-level recovery run (0 skips it)"
+    )
     args = parser.parse_args(argv)
-    return BenchParams(out=args.out, work=args.work, only=args.only, quick=args.quick,
-                       sizes=args.sizes, seeds=args.seeds, quality_size=args.quality_size,
-                       configs=args.configs, collect=args.collect)  # fmt: skip
+    names = ("out", "work", "only", "quick", "sizes", "seeds", "quality_size", "configs",
+             "collect", "image_n")  # fmt: skip
+    return BenchParams(**{name: getattr(args, name) for name in names})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,6 +50,10 @@ class BenchParams:
         Speed-suite configurations.
     collect : bool, default=False
         Speed suite: gather finished records from ``work`` without running anything.
+    image_n : int, default=None
+        Galaxies of the image-level recovery run (the demo's simulated survey through the
+        bundled encoder, with and without the artifact rule); None means the demo's size
+        (none with ``quick``); 0 skips it.
     """
 
     out: Path
@@ -61,6 +65,14 @@ class BenchParams:
     quality_size: int | None = None
     configs: list[str] = field(default_factory=lambda: ["raregal", "reference"])
     collect: bool = False
+    image_n: int | None = None
+
+    def resolved_image_n(self) -> int:
+        if self.image_n is not None:
+            return self.image_n
+        from raregal.demo import DEMO_N
+
+        return 0 if self.quick else DEMO_N
 
     def resolved_sizes(self) -> list[int]:
         return list(self.sizes or (QUICK_SIZES if self.quick else PAPER_SIZES))
@@ -82,7 +94,9 @@ def _speed(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> di
 def _recovery(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     from raregal.bench.recovery import run_recovery
 
-    return run_recovery(params.resolved_quality_size(), params.resolved_seeds(), params.quick)
+    return run_recovery(
+        params.resolved_quality_size(), params.resolved_seeds(), params.resolved_image_n()
+    )
 
 
 def _stability(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

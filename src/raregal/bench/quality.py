@@ -91,7 +91,12 @@ PIPELINES: dict[str, dict[str, str]] = {
 
 
 def search_labels(
-    X: np.ndarray, pipeline: str, umap_seed: int, min_samples: int, min_cluster_size: int
+    X: np.ndarray,
+    pipeline: str,
+    umap_seed: int,
+    min_samples: int,
+    min_cluster_size: int,
+    n_epochs: int | None = None,
 ) -> np.ndarray:
     """Leaf labels of the 5-D UMAP (``n_neighbors=50``) + HDBSCAN search of ``X``."""
     from raregal.cluster import cluster
@@ -101,7 +106,7 @@ def search_labels(
     register()
     names = PIPELINES[pipeline]
     reducer = make_reducer(names["reducer"], n_components=5, n_neighbors=50,
-                           random_state=umap_seed)  # fmt: skip
+                           random_state=umap_seed, n_epochs=n_epochs)  # fmt: skip
     embedding = reducer.fit_transform(X)
     return cluster(embedding, engine=names["engine"], min_samples=min_samples,
                    min_cluster_size=min_cluster_size).labels  # fmt: skip

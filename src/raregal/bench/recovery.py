@@ -83,9 +83,7 @@ def image_recovery(n: int, seeds: Sequence[int], reducer: str = "raregal") -> li
     return rows
 
 
-def run_recovery(
-    n: int, seeds: Sequence[int], quick: bool = False, image_n: int | None = None
-) -> dict[str, Any]:
+def run_recovery(n: int, seeds: Sequence[int], image_n: int = 0) -> dict[str, Any]:
     """The recovery suite (see the module docstring)."""
     rows = representation_recovery(n, seeds)
     result: dict[str, Any] = {"rows": rows}
