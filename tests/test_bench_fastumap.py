@@ -62,7 +62,8 @@ def test_pca_init_spans_umap_range(planted):
 
 def test_recovers_planted_groups_as_well_as_umap_learn(planted):
     """Both engines on the same data and HDBSCAN parameters: raregal recovers every planted
-    group, and at least as many as umap-learn does."""
+    group, and at least as many as umap-learn does. Leaf clusters of a 90-member group are
+    85-100% pure from run to run (two threads), so 0.8 leaves room without hiding a merge."""
     X, groups = planted
     found = {}
     for engine in (FastUmapReducer, UmapLearnReducer):
@@ -72,7 +73,7 @@ def test_recovers_planted_groups_as_well_as_umap_learn(planted):
     assert found["raregal"]["recovered"] == len(GROUPS)
     assert found["raregal"]["recovered"] >= found["umap-learn"]["recovered"]
     for name, figures in found["raregal"]["per_class"].items():
-        assert figures["purity"] >= 0.9, name
+        assert figures["purity"] >= 0.8 and figures["completeness"] >= 0.5, name
 
 
 def test_reduce_reuses_its_neighbours_for_the_map(planted):
