@@ -1,4 +1,7 @@
-"""Search options shared by ``raregal search`` and ``raregal run``: one name, one help text."""
+"""Search options shared by ``raregal search`` and ``raregal run``: one name, one help text.
+
+The names are umap-learn's and hdbscan's; each help text gives the paper's value.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import typer
 
 from raregal.constants import ID_COLUMN
 
+DEFAULT_ID = ID_COLUMN
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (or update).")]
 Morphology = Annotated[
     Path | None,
     typer.Option(
@@ -26,17 +32,43 @@ MinSamples = Annotated[
 MinClusterSize = Annotated[int, typer.Option(help="HDBSCAN min_cluster_size. Paper: 10.")]
 NNeighbors = Annotated[int, typer.Option(help="UMAP n_neighbors. Paper: 50.")]
 NComponents = Annotated[int, typer.Option(help="UMAP dimensions that are clustered. Paper: 5.")]
+MinDist = Annotated[
+    float, typer.Option(help="UMAP min_dist (umap-learn default; the paper does not state it).")
+]
+NEpochs = Annotated[
+    int | None,
+    typer.Option(help="UMAP epochs; default lets umap-learn choose (200 above 10k galaxies)."),
+]
+PcaComponents = Annotated[
+    int | None,
+    typer.Option(help="PCA to this many dimensions before UMAP (inputs wider than 128-D)."),
+]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of UMAP, PCA and the medoids.")]
 Engine = Annotated[
-    str, typer.Option(help="HDBSCAN engine: fast_hdbscan (default) or hdbscan (reference).")
+    str,
+    typer.Option(
+        help="HDBSCAN engine: fast_hdbscan (default), hdbscan (reference), cuml (GPU, when "
+        "installed) or auto (cuml when installed, else fast_hdbscan)."
+    ),
 ]
 Reducer = Annotated[
-    str | None, typer.Option(help="Reduction engine by name (default: the fastest installed).")
+    str | None,
+    typer.Option(
+        help="Reduction engine: raregal (parallel), umap-learn (reference), cuml (GPU, when "
+        "installed) or auto (cuml when installed); default: raregal.config.SearchConfig's."
+    ),
+]
+ClusterSelectionMethod = Annotated[
+    str, typer.Option(help="HDBSCAN cluster selection: leaf (paper) or eom.")
 ]
 IdColumn = Annotated[str, typer.Option(help="Id column of the representation table.")]
 MorphologyIdColumn = Annotated[
     str | None,
     typer.Option(help="Id column of the morphology table (e.g. dr8_id); default --id-column."),
+]
+Features = Annotated[
+    str | None,
+    typer.Option(help="Regular expression for the feature columns (default feat_N, feat_pca_N)."),
 ]
 KeepArtifacts = Annotated[
     bool,
@@ -45,10 +77,32 @@ KeepArtifacts = Annotated[
         "paper's artifact experiment."
     ),
 ]
+EdgeOnRule = Annotated[
+    str,
+    typer.Option(
+        help="Edge-on rule, disk-edge-on_yes_fraction >= 0.3 (paper): 'conditional' as "
+        "published, or 'joint' (featured-or-disk x edge-on yes)."
+    ),
+]
 DropInvalid = Annotated[
     bool,
     typer.Option(
         help="Drop and count rows with NaN/inf features or without morphology, instead of refusing."
+    ),
+]
+FitSampleSize = Annotated[
+    int | None,
+    typer.Option(
+        help="Fit UMAP on this many galaxies drawn at random and place the others with "
+        "UMAP's transform (for samples too large for one fit; recorded in run.json). "
+        "Paper: a full fit."
+    ),
+]
+IgnoreMemoryCheck = Annotated[
+    bool,
+    typer.Option(
+        help="Run a stage even when its memory estimate exceeds the free memory (the "
+        "estimate is still recorded in run.json)."
     ),
 ]
 ScaleToSample = Annotated[
@@ -59,12 +113,12 @@ ScaleToSample = Annotated[
     ),
 ]
 
-DEFAULT_ID = ID_COLUMN
-
 
 def search_params(**options: Any) -> dict[str, Any]:
-    """``RareClassSearch`` keyword arguments from CLI options (``seed`` -> ``random_state``;
-    options left at None are left to the estimator's defaults)."""
+    """``RareClassSearch`` keyword arguments from CLI options.
+
+    ``seed`` becomes ``random_state``; options left at None are left to the estimator's defaults.
+    """
     params = {k: v for k, v in options.items() if v is not None}
     if "seed" in params:
         params["random_state"] = params.pop("seed")

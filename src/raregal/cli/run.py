@@ -20,7 +20,7 @@ def run_cli(
             "representation table (id_str, feat_*)."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (or update).")],
+    out: opt.Out,
     model: Annotated[
         str,
         typer.Option(
@@ -40,6 +40,8 @@ def run_cli(
     morphology_id_column: opt.MorphologyIdColumn = None,
     keep_artifacts: opt.KeepArtifacts = False,
     drop_invalid: opt.DropInvalid = False,
+    fit_sample_size: opt.FitSampleSize = None,
+    ignore_memory_check: opt.IgnoreMemoryCheck = False,
     scale_to_sample: opt.ScaleToSample = False,
     report: Annotated[bool, typer.Option(help="Write RUN/report/index.html.")] = True,
 ) -> None:
@@ -52,6 +54,7 @@ def run_cli(
         n_components=n_components, seed=seed, engine=engine, reducer=reducer,
         id_column=id_column, morphology_id_column=morphology_id_column,
         keep_artifacts=keep_artifacts, drop_invalid=drop_invalid, scale_to_sample=scale_to_sample,
+        fit_sample_size=fit_sample_size, memory_check=not ignore_memory_check,
     )  # fmt: skip
     result = run_pipeline(source, out, model=model, morphology=morphology, report=report, **params)
     for line in summary_lines(result.search, out):

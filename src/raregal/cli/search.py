@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from raregal.cli import options as opt
 from raregal.cli.app import app
-from raregal.constants import ID_COLUMN
 
 
 @app.command("search")
@@ -20,112 +20,28 @@ def search_cli(
             "id_str and feat_0.. (or feat_pca_0..); may hold the *_fraction columns too."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (or update).")],
-    morphology: Annotated[
-        Path | None,
-        typer.Option(
-            help="Vote-fraction table (e.g. the GZ DESI catalog) joined on the id; needed for "
-            "the paper's selection unless the representations carry *_fraction columns."
-        ),
-    ] = None,
-    min_samples: Annotated[
-        int,
-        typer.Option(
-            help="HDBSCAN min_samples, the density scale. Paper: 300 for 632k featured galaxies; "
-            "see --scale-to-sample for smaller samples."
-        ),
-    ] = 300,
-    min_cluster_size: Annotated[
-        int, typer.Option(help="HDBSCAN min_cluster_size. Paper: 10.")
-    ] = 10,
-    n_neighbors: Annotated[int, typer.Option(help="UMAP n_neighbors. Paper: 50.")] = 50,
-    n_components: Annotated[
-        int, typer.Option(help="UMAP dimensions that are clustered. Paper: 5.")
-    ] = 5,
-    min_dist: Annotated[
-        float, typer.Option(help="UMAP min_dist (umap-learn default; the paper does not state it).")
-    ] = 0.1,
-    n_epochs: Annotated[
-        int | None,
-        typer.Option(help="UMAP epochs; default lets umap-learn choose (200 above 10k galaxies)."),
-    ] = None,
-    pca_components: Annotated[
-        int | None,
-        typer.Option(help="PCA to this many dimensions before UMAP (inputs wider than 128-D)."),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of UMAP, PCA and the medoids.")] = 0,
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="HDBSCAN engine: fast_hdbscan (default), hdbscan (reference), cuml (GPU, when "
-            "installed) or auto (cuml when installed, else fast_hdbscan)."
-        ),
-    ] = "fast_hdbscan",
-    reducer: Annotated[
-        str,
-        typer.Option(
-            help="Reduction engine: umap-learn (reference), raregal (parallel), cuml (GPU, when "
-            "installed) or auto (cuml when installed, else umap-learn)."
-        ),
-    ] = "umap-learn",
-    cluster_selection_method: Annotated[
-        str, typer.Option(help="HDBSCAN cluster selection: leaf (paper) or eom.")
-    ] = "leaf",
-    id_column: Annotated[
-        str, typer.Option(help="Id column of the representation table.")
-    ] = ID_COLUMN,
-    morphology_id_column: Annotated[
-        str | None,
-        typer.Option(help="Id column of the morphology table (e.g. dr8_id); default --id-column."),
-    ] = None,
-    features: Annotated[
-        str | None,
-        typer.Option(
-            help="Regular expression for the feature columns (default feat_N, feat_pca_N)."
-        ),
-    ] = None,
-    keep_artifacts: Annotated[
-        bool,
-        typer.Option(
-            help="Keep artifacts (paper removes smooth-or-featured_artifact_fraction >= 0.3)."
-        ),
-    ] = False,
-    edge_on_rule: Annotated[
-        str,
-        typer.Option(
-            help="Edge-on rule, disk-edge-on_yes_fraction >= 0.3 (paper): 'conditional' as "
-            "published, or 'joint' (featured-or-disk x edge-on yes)."
-        ),
-    ] = "conditional",
-    drop_invalid: Annotated[
-        bool,
-        typer.Option(
-            help="Drop and count rows with NaN/inf features or without morphology, instead of "
-            "refusing."
-        ),
-    ] = False,
-    fit_sample_size: Annotated[
-        int | None,
-        typer.Option(
-            help="Fit UMAP on this many galaxies drawn at random and place the others with "
-            "UMAP's transform (for samples too large for one fit; recorded in run.json). "
-            "Paper: a full fit."
-        ),
-    ] = None,
-    ignore_memory_check: Annotated[
-        bool,
-        typer.Option(
-            help="Run a stage even when its memory estimate exceeds the free memory (the "
-            "estimate is still recorded in run.json)."
-        ),
-    ] = False,
-    scale_to_sample: Annotated[
-        bool,
-        typer.Option(
-            help="Scale min_samples from the paper's 300 at 632k galaxies to the number selected "
-            "(about N/2100, at least 5; min_cluster_size kept, capped at min_samples)."
-        ),
-    ] = False,
+    out: opt.Out,
+    morphology: opt.Morphology = None,
+    min_samples: opt.MinSamples = 300,
+    min_cluster_size: opt.MinClusterSize = 10,
+    n_neighbors: opt.NNeighbors = 50,
+    n_components: opt.NComponents = 5,
+    min_dist: opt.MinDist = 0.1,
+    n_epochs: opt.NEpochs = None,
+    pca_components: opt.PcaComponents = None,
+    seed: opt.Seed = 0,
+    engine: opt.Engine = "fast_hdbscan",
+    reducer: opt.Reducer = None,
+    cluster_selection_method: opt.ClusterSelectionMethod = "leaf",
+    id_column: opt.IdColumn = opt.DEFAULT_ID,
+    morphology_id_column: opt.MorphologyIdColumn = None,
+    features: opt.Features = None,
+    keep_artifacts: opt.KeepArtifacts = False,
+    edge_on_rule: opt.EdgeOnRule = "conditional",
+    drop_invalid: opt.DropInvalid = False,
+    fit_sample_size: opt.FitSampleSize = None,
+    ignore_memory_check: opt.IgnoreMemoryCheck = False,
+    scale_to_sample: opt.ScaleToSample = False,
 ) -> None:
     """Select featured galaxies, reduce with UMAP and find the HDBSCAN leaf clusters.
 
@@ -134,17 +50,17 @@ def search_cli(
     """
     from raregal.search import run_search
 
-    search = run_search(
-        representations, out, morphology=morphology, min_samples=min_samples,
-        min_cluster_size=min_cluster_size, n_neighbors=n_neighbors, n_components=n_components,
-        min_dist=min_dist, n_epochs=n_epochs, pca_components=pca_components,
-        random_state=seed, engine=engine, reducer=reducer,
+    params = opt.search_params(
+        min_samples=min_samples, min_cluster_size=min_cluster_size, n_neighbors=n_neighbors,
+        n_components=n_components, min_dist=min_dist, n_epochs=n_epochs,
+        pca_components=pca_components, seed=seed, engine=engine, reducer=reducer,
         cluster_selection_method=cluster_selection_method, id_column=id_column,
         morphology_id_column=morphology_id_column, features=features,
         keep_artifacts=keep_artifacts, edge_on_rule=edge_on_rule, drop_invalid=drop_invalid,
         scale_to_sample=scale_to_sample, fit_sample_size=fit_sample_size,
         memory_check=not ignore_memory_check,
     )  # fmt: skip
+    search = run_search(representations, out, morphology=morphology, **params)
     for line in summary_lines(search, out):
         typer.echo(line)
 
