@@ -206,7 +206,7 @@ def plausibility_warnings(n: int, min_samples: int, min_cluster_size: int) -> li
     warnings: list[str] = []
     if min_samples >= n:
         warnings.append(f"min_samples={min_samples} is not smaller than the {n} galaxies selected")
-    elif min_samples > n / 20:
+    elif min_samples > n / 20 and min_samples > scale_for_sample(n)[0]:
         warnings.append(
             f"min_samples={min_samples} is large for {n} galaxies (more than 1/20 of them): "
             f"rare classes cannot stand out; scale_for_sample suggests {scale_for_sample(n)[0]}"

@@ -62,6 +62,7 @@ def demo(
     workers: int | None = None,
     keep_artifacts: bool = False,
     report: bool = True,
+    rare_fraction: float = DEMO_RARE_FRACTION,
     **search_params: Any,
 ) -> DemoResult:
     """Simulate ``n`` galaxies, run the search on them with the bundled encoder, and judge it.
@@ -82,6 +83,8 @@ def demo(
         Run the artifact experiment (the artifact rule off).
     report : bool, default=True
         Write the HTML report.
+    rare_fraction : float, default=DEMO_RARE_FRACTION
+        Fraction of the survey in each planted rare class.
     **search_params
         Overrides of ``DEMO_SEARCH``.
     """
@@ -98,7 +101,7 @@ def demo(
         n=n,
         seed=seed,
         size=image_size,
-        rare_fraction=DEMO_RARE_FRACTION,
+        rare_fraction=rare_fraction,
         artifact_fraction=DEMO_ARTIFACT_FRACTION,
         workers=workers,
     )
@@ -112,7 +115,7 @@ def demo(
     run.record["demo"] = {
         "n": n,
         "seed": seed,
-        "rare_fraction": DEMO_RARE_FRACTION,
+        "rare_fraction": rare_fraction,
         "artifact_fraction": DEMO_ARTIFACT_FRACTION,
         "search_parameters": params,
         "recovered": int(summary["recovered"].sum()),

@@ -19,7 +19,7 @@ import pandas as pd
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
 from raregal.run import RunFolder
-from raregal.tables import FORMATS, guess_format, read_table, resolve_file_locs
+from raregal.tables import FORMATS, guess_format, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,7 @@ def embed_stage(
         raw = run.path / EMBED_FOLDER / "representations.parquet"
         result = embed(source, raw, model, overwrite=raw.exists(), **embed_options)
         representations = read_table(result.path)
-        if kind == "catalog":
-            representations = _with_catalog_columns(representations, source)
+        representations = _with_catalog_columns(representations, source)
         failures = read_table(result.failures_path)
         run.set_count("images", result.n_images)
         run.set_count("embedded", result.n_rows)
@@ -145,15 +144,20 @@ def _folder_digest(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _with_catalog_columns(representations: pd.DataFrame, catalog_path: Path) -> pd.DataFrame:
-    """Join the catalog's ra, dec, file_loc (absolute) and true_class onto the representations."""
-    catalog = read_table(catalog_path)
-    keep = [c for c in CATALOG_COLUMNS if c in catalog.columns]
-    extra = catalog[[ID_COLUMN, *keep]].copy()
-    extra[ID_COLUMN] = extra[ID_COLUMN].astype(str)
-    if FILE_COLUMN in extra.columns:
-        extra[FILE_COLUMN] = resolve_file_locs(catalog, catalog_path.parent).to_numpy()
-    representations = representations.drop(columns=[c for c in keep if c in representations])
+def _with_catalog_columns(representations: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """Join absolute ``file_loc`` and, from a catalog, ra, dec and true_class on the id."""
+    from raregal.encode.embed import image_table
+
+    extra = image_table(source)[0][[ID_COLUMN, FILE_COLUMN]]
+    if not source.is_dir():
+        catalog = read_table(source)
+        keep = [c for c in CATALOG_COLUMNS if c in catalog.columns and c != FILE_COLUMN]
+        columns = catalog[[ID_COLUMN, *keep]].astype({ID_COLUMN: str})
+        extra = extra.merge(columns, on=ID_COLUMN, how="left", validate="one_to_one")
+    extra = extra.astype({ID_COLUMN: str})
+    representations = representations.drop(
+        columns=[c for c in extra if c != ID_COLUMN and c in representations]
+    )
     representations[ID_COLUMN] = representations[ID_COLUMN].astype(str)
     return representations.merge(extra, on=ID_COLUMN, how="left", validate="one_to_one")
 

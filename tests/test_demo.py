@@ -1,0 +1,88 @@
+"""The demo end to end at a small size, and the main job on real cutouts with the demo encoder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from raregal.demo import demo, format_summary, planted_classes
+from raregal.pipeline import run_pipeline
+
+pytestmark = pytest.mark.slow
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value and not value.startswith(("http", "#", "mailto")):
+                self.links.append(value)
+
+
+def local_links(index: Path) -> list[str]:
+    parser = _Links()
+    parser.feed(index.read_text())
+    return parser.links
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    """A 4,000-galaxy demo with rare classes at 3% each, so that each has ~100 members.
+
+    The default demo (12,000 galaxies at 1%) takes minutes; the same code at this size keeps the
+    suite quick while the rare classes are still big enough for HDBSCAN to find.
+    """
+    out = tmp_path_factory.mktemp("demo") / "run"
+    return demo(out=out, n=4000, rare_fraction=0.03, min_samples=10, min_cluster_size=20)
+
+
+def test_small_demo_recovers_planted_classes(small_demo):
+    recovery = pd.read_csv(small_demo.run_dir / "recovery.csv")
+    assert list(recovery.columns) == ["true_class", "cluster", "purity", "completeness"]
+    assert set(recovery["true_class"]) <= set(planted_classes(False))
+    assert recovery["purity"].between(0, 1).all() and recovery["completeness"].between(0, 1).all()
+    recovered = small_demo.summary[small_demo.summary["recovered"]]
+    assert len(recovered) >= 2, small_demo.summary
+    for name in recovered["true_class"]:
+        mine = recovery[(recovery["true_class"] == name) & (recovery["purity"] >= 0.7)]
+        assert mine["completeness"].sum() >= 0.2
+    record = json.loads((small_demo.run_dir / "run.json").read_text())
+    assert record["demo"]["recovered"] == len(recovered)
+    assert record["demo"]["search_parameters"]["min_samples"] == 10
+    text = format_summary(small_demo)
+    assert f"planted classes recovered: {len(recovered)} of 7" in text
+
+
+def test_small_demo_report_references_only_existing_files(small_demo):
+    index = small_demo.report
+    assert index is not None and index.exists()
+    links = local_links(index)
+    assert any(link.endswith((".png", ".jpg")) for link in links)
+    missing = [link for link in links if not (index.parent / link.split("?")[0]).exists()]
+    assert not missing, missing[:5]
+
+
+def test_run_on_real_cutouts_with_the_bundled_encoder(tmp_path, gz_examples):
+    images = tmp_path / "images"
+    shutil.copytree(gz_examples / "images", images)
+    result = run_pipeline(
+        images, tmp_path / "run", model="demo", min_samples=5, min_cluster_size=5, n_neighbors=15
+    )
+    assert result.input_kind == "images"
+    reps = pd.read_parquet(tmp_path / "run" / "representations.parquet")
+    assert len(reps) == len(list(images.glob("*.jpg")))
+    assert len(result.search.clusters_) >= 1
+    thumbs = sorted((result.report.parent / "thumbs").rglob("*.jpg"))
+    assert thumbs, "no thumbnails written"
+    pixels = np.asarray(Image.open(thumbs[0]).convert("RGB"), dtype=float)
+    assert pixels.std() > 5, "thumbnail is a flat placeholder"
