@@ -16,7 +16,7 @@ def _speed(suite: dict[str, Any]) -> str:
     for n, size in suite.get("sizes", {}).items():
         for name, rec in size["configs"].items():
             if not rec:
-                rows.append([n, name, "failed"] + [""] * 8)
+                rows.append([n, name, "not measured (failed or not run)"] + [""] * 8)
                 continue
             rec_ = rec.get("recovery", {})
             rows.append([
