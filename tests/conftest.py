@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# numba's OpenMP threads sleep instead of spinning while they wait: on a shared 2-core machine
+# spinning made fast_hdbscan 20x slower (docs/benchmarks.md). Set before numba starts threads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
 GZ_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz_examples"

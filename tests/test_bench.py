@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# GNU OpenMP threads (numba's parallel code) spin while they wait; on a crowded CI machine that
-# costs 20x (docs/benchmarks.md). Read when OpenMP starts, so set before any test runs.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import json
 
 import numpy as np

@@ -7,6 +7,7 @@ a one-line message and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 
@@ -41,6 +42,9 @@ for _module in _COMMAND_MODULES:
 
 def main() -> None:
     """Entry point: run the app and turn raregal's own errors into one line on stderr."""
+    # numba's OpenMP threads sleep rather than spin while waiting; spinning threads made the
+    # parallel stages many times slower on a shared machine (docs/benchmarks.md).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         result = app(standalone_mode=False)
     except RaregalError as exc:
