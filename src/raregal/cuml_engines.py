@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from raregal.errors import MissingDependencyError
+from raregal.umap_params import UmapParams
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _import_cuml(what: str) -> Any:
     return cuml
 
 
-class CumlUmapReducer:
+class CumlUmapReducer(UmapParams):
     """UMAP on the GPU (``cuml.manifold.UMAP``), with the ``Reducer`` contract.
 
     Parameters are those of ``raregal.reduce.UmapLearnReducer``. ``knn`` is used when it holds
@@ -59,26 +60,6 @@ class CumlUmapReducer:
 
     name = CUML
     keep_model = False
-
-    def __init__(
-        self,
-        n_components: int = 5,
-        n_neighbors: int = 50,
-        min_dist: float = 0.1,
-        metric: str = "euclidean",
-        n_epochs: int | None = None,
-        random_state: int | None = 0,
-        knn: tuple[Any, ...] | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.random_state = random_state
-        self.knn = knn
-        self.timings: dict[str, float] = {}
-        self.knn_: tuple[Any, ...] | None = None
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         cuml = _import_cuml("UMAP")

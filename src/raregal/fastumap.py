@@ -26,6 +26,7 @@ import numpy as np
 
 from raregal.errors import MissingDependencyError
 from raregal.settings import num_threads
+from raregal.umap_params import UmapParams
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def pca_init(X: np.ndarray, n_components: int, random_state: int | None = 0) -> 
     return layout
 
 
-class FastUmapReducer:
+class FastUmapReducer(UmapParams):
     """UMAP with parallel HNSW neighbours, PCA initialisation and a parallel layout.
 
     Follows the ``raregal.reduce`` engine contract: built with the UMAP parameters, exposes
@@ -150,17 +151,9 @@ class FastUmapReducer:
         init: str = "pca",
         n_threads: int | None = None,
     ) -> None:
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.random_state = random_state
-        self.knn = knn
+        super().__init__(n_components, n_neighbors, min_dist, metric, n_epochs, random_state, knn)
         self.init = init
         self.n_threads = n_threads
-        self.timings: dict[str, float] = {}
-        self.knn_: tuple[Any, ...] | None = None
 
     def _neighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.metric in HNSW_METRICS:

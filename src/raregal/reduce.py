@@ -21,6 +21,7 @@ import numpy as np
 from raregal.cuml_engines import add_gpu_reducers
 from raregal.errors import InputError, MissingDependencyError
 from raregal.fastumap import FastUmapReducer
+from raregal.umap_params import UmapParams
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def exact_neighbors(X: np.ndarray, n_neighbors: int, metric: str) -> tuple[np.nd
     return indices.astype(np.int32), dists.astype(np.float32)
 
 
-class UmapLearnReducer:
+class UmapLearnReducer(UmapParams):
     """UMAP through umap-learn (the reference engine).
 
     Neighbours are found once (``knn_``: indices, distances and, from pynndescent, its search
@@ -58,26 +59,6 @@ class UmapLearnReducer:
     name = "umap-learn"
     keep_model = False
     """Keep the fitted ``umap.UMAP`` as ``model_`` (``raregal.sample_fit`` sets it to transform)."""
-
-    def __init__(
-        self,
-        n_components: int = 5,
-        n_neighbors: int = 50,
-        min_dist: float = 0.1,
-        metric: str = "euclidean",
-        n_epochs: int | None = None,
-        random_state: int | None = 0,
-        knn: tuple[Any, ...] | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.n_neighbors = n_neighbors
-        self.min_dist = min_dist
-        self.metric = metric
-        self.n_epochs = n_epochs
-        self.random_state = random_state
-        self.knn = knn
-        self.timings: dict[str, float] = {}
-        self.knn_: tuple[Any, ...] | None = None
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         try:
