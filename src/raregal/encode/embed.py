@@ -265,6 +265,19 @@ def failures_path_for(out: str | os.PathLike[str]) -> Path:
 # ----------------------------------------------------------------------------- embed
 
 
+def check_output_arguments(out: Path, overwrite: bool, batch_size: int, shard_size: int) -> None:
+    """Refuse a non-Parquet output, an existing one (unless ``overwrite``) and sizes below 1."""
+    if not str(out).lower().endswith((".parquet", ".pq")):
+        raise InputError("the output must be a Parquet file (.parquet)", path=out)
+    if out.exists() and not overwrite:
+        raise InputError(
+            "exists already; pass overwrite=True (--overwrite) to replace it", path=out
+        )
+    for name, value in (("batch_size", batch_size), ("shard_size", shard_size)):
+        if value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value}")
+
+
 def embed(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -322,15 +335,7 @@ def embed(
 
     started = time.perf_counter()
     out = Path(out)
-    if not str(out).lower().endswith((".parquet", ".pq")):
-        raise InputError("the output must be a Parquet file (.parquet)", path=out)
-    if out.exists() and not overwrite:
-        raise InputError(
-            "exists already; pass overwrite=True (--overwrite) to replace it", path=out
-        )
-    for name, value in (("batch_size", batch_size), ("shard_size", shard_size)):
-        if value < 1:
-            raise InputError(f"{name} must be a positive integer, got {value}")
+    check_output_arguments(out, overwrite, batch_size, shard_size)
     images, skipped = image_table(source)
     encoder = load_model(model, device=device, bf16=bf16, image_size=image_size)
     prep = Preprocessing(

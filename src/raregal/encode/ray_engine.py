@@ -269,15 +269,9 @@ def embed_ray(
 def _check_arguments(
     out: Path, overwrite: bool, batch_size: int, shard_size: int, model: Any
 ) -> None:
-    if not str(out).lower().endswith((".parquet", ".pq")):
-        raise InputError("the output must be a Parquet file (.parquet)", path=out)
-    if out.exists() and not overwrite:
-        raise InputError(
-            "exists already; pass overwrite=True (--overwrite) to replace it", path=out
-        )
-    for name, value in (("batch_size", batch_size), ("shard_size", shard_size)):
-        if value < 1:
-            raise InputError(f"{name} must be a positive integer, got {value}")
+    from raregal.encode.embed import check_output_arguments
+
+    check_output_arguments(out, overwrite, batch_size, shard_size)
     if not isinstance(model, str | os.PathLike):
         raise InputError(
             "the Ray engine loads the model in each actor: pass its name or folder, not an object",

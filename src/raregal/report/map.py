@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from raregal.report.figure import save_figure
 from raregal.report.palette import NOISE_COLOUR
-from raregal.tables import atomic_path
 
 
 @dataclass
@@ -89,12 +89,4 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
     ax.set_yticks([])
     ax.set_xlabel("map_x")
     ax.set_ylabel("map_y")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, ax, path, title, hidden_spines=("top", "right"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from raregal.tables import atomic_path
+from raregal.report.figure import save_figure
 
 UNSELECTED_COLOUR = "#9aa7b8"
 _STEPS = 120
@@ -164,12 +164,4 @@ def render_tree(shapes: TreeShapes, path: Path, title: str = "") -> Path:
     ax.set_ylim(shapes.lambda_max * 1.12 + 1e-12, 0)
     ax.set_xticks([])
     ax.set_ylabel("λ = 1 / distance")
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, loc="left", fontsize=11)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, ax, path, title, hidden_spines=("top", "right", "bottom"))
