@@ -7,7 +7,8 @@ import pytest
 
 from raregal.bench.quality import planted_recovery
 from raregal.cluster import cluster
-from raregal.fastumap import FastUmapReducer, _self_first, hnsw_neighbors, pca_init, register
+from raregal.fastumap import FastUmapReducer, pca_init, register
+from raregal.hnsw import _self_first, hnsw_neighbors
 from raregal.reduce import REDUCERS, UmapLearnReducer, make_reducer, reduce
 from raregal.synthetic import make_representations
 
@@ -56,10 +57,12 @@ def test_pca_init_spans_umap_range(planted):
 
 def test_recovers_planted_groups_as_well_as_umap_learn(planted):
     """Both engines on the same data and HDBSCAN parameters: raregal recovers every planted
-    group, and at least as many as umap-learn does. raregal runs on one thread here, where it is
-    reproducible (its two-thread layout is lock-free and varies from run to run, which made this
-    test flaky); umap-learn with a seed is single-threaded anyway. Leaf clusters of a 90-member
-    group are 85-100% pure across seeds, so 0.8 leaves room without hiding a merge."""
+    group, and at least as many as umap-learn does. raregal's neighbours run on one thread here
+    (HNSW built on several threads can differ slightly from run to run; the layout does not);
+    umap-learn with a seed is single-threaded anyway. Leaf clusters of a 90-member group are
+    85-100% pure across seeds, so 0.8 leaves room without hiding a merge. A group can come back
+    as one leaf or as a few pure sibling leaves (both engines do either, from seed to seed, at
+    this size), so the test asks for the paper's recovery rule, not one complete leaf."""
     X, groups = planted
     found = {}
     engines = {FastUmapReducer: {"n_threads": 1}, UmapLearnReducer: {}}
@@ -71,7 +74,7 @@ def test_recovers_planted_groups_as_well_as_umap_learn(planted):
     assert found["raregal"]["recovered"] == len(GROUPS)
     assert found["raregal"]["recovered"] >= found["umap-learn"]["recovered"]
     for name, figures in found["raregal"]["per_class"].items():
-        assert figures["purity"] >= 0.8 and figures["completeness"] >= 0.5, name
+        assert figures["purity"] >= 0.8 and figures["fraction_held"] >= 0.2, name
 
 
 def test_reduce_reuses_its_neighbours_for_the_map(planted):

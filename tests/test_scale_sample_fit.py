@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.decomposition import PCA
 
 from raregal.errors import InputError
 from raregal.fastumap import FastUmapReducer
@@ -25,11 +26,35 @@ def test_sample_rows_are_seeded_sorted_and_distinct():
     np.testing.assert_array_equal(sample_rows(50, 80), np.arange(50))
 
 
+class PcaOnly:
+    """A real (linear) reduction engine that cannot place new points."""
+
+    name = "pca-only"
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.fitted = False
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        self.fitted = True
+        return PCA(n_components=2).fit_transform(X).astype(np.float32)
+
+
 def test_an_engine_that_cannot_transform_is_refused_before_fitting(rng):
-    """The parallel 'raregal' engine has no transform: refused at once, nothing fitted."""
     X = rng.normal(size=(300, 8)).astype(np.float32)
-    with pytest.raises(InputError, match="cannot place new points"):
-        SampleFitReducer(FastUmapReducer(n_neighbors=10), 100).fit_transform(X)
+    engine = PcaOnly()
+    with pytest.raises(InputError, match="'pca-only' cannot place new points"):
+        SampleFitReducer(engine, 100).fit_transform(X)
+    assert not engine.fitted
+
+
+def test_the_raregal_engine_fits_a_sample_and_places_the_rest(rng):
+    X = rng.normal(size=(1200, 8)).astype(np.float32)
+    reducer = SampleFitReducer(FastUmapReducer(n_components=2, n_neighbors=10, n_epochs=30), 400)
+    placed = reducer.fit_transform(X)
+    assert placed.shape == (1200, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
+    assert len(reducer.sample_rows_) == 400 and "transform" in reducer.timings
+    assert reducer.base.model_ is None  # the fitted model is freed once the rest is placed
 
 
 @pytest.mark.slow

@@ -5,15 +5,18 @@ layout with negative sampling), so the embedding optimises the same objective. W
 how the work is done at survey scale:
 
 - neighbours from an HNSW graph (hnswlib, all threads) instead of NN-descent on one thread;
-  metrics that hnswlib lacks fall back to pynndescent on all threads;
+  metrics that hnswlib lacks fall back to pynndescent on all threads; below
+  ``raregal.reduce.SMALL_DATA`` rows they are exact, as in umap-learn;
 - initialisation from the first principal components of the input (seconds) instead of the
   spectral layout of the graph (minutes at 632k galaxies);
-- the layout SGD runs in parallel (umap-learn's lock-free kernel; umap-learn itself falls back to
-  one thread whenever ``random_state`` is set).
+- the layout SGD runs in parallel over vertices (``raregal.layout``; umap-learn falls back to one
+  thread whenever ``random_state`` is set).
 
-With more than one thread the neighbour graph and the layout depend on thread scheduling, so two
-runs with the same seed agree closely but not bit for bit; ``RAREGAL_NUM_THREADS=1`` makes them
-identical. ``raregal.bench`` measures the speed-up and the agreement with umap-learn.
+The layout is the same on any number of threads; the HNSW graph built on several threads can
+differ slightly from run to run (``RAREGAL_NUM_THREADS=1`` makes the whole embedding identical).
+With ``keep_model`` the engine keeps its HNSW index and layout as ``model_``
+(``raregal.placement.FittedLayout``), whose ``transform`` places new galaxies for sample fits.
+``raregal.bench`` measures the speed-up and the agreement with umap-learn.
 """
 
 from __future__ import annotations
@@ -24,80 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from raregal.errors import MissingDependencyError
+from raregal.errors import InputError, MissingDependencyError
+from raregal.hnsw import HNSW_METRICS, _self_first, hnsw_index, hnsw_query
+from raregal.layout import optimize_layout
+from raregal.placement import FittedLayout
 from raregal.settings import num_threads
 from raregal.umap_params import UmapParams
 
 logger = logging.getLogger(__name__)
-
-HNSW_METRICS = {"euclidean": "l2", "cosine": "cosine"}
-"""Input metrics hnswlib computes (its 'l2' is the squared distance)."""
-
-
-def hnsw_neighbors(
-    X: np.ndarray,
-    n_neighbors: int,
-    metric: str = "euclidean",
-    random_state: int | None = 0,
-    n_threads: int | None = None,
-    M: int = 12,
-    ef_construction: int = 40,
-    ef: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate ``n_neighbors`` nearest neighbours of every row, itself first.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, d), float32
-    n_neighbors : int
-        Neighbours per row, the row itself included (umap-learn's convention).
-    metric : {'euclidean', 'cosine'}, default='euclidean'
-    random_state : int or None, default=0
-        Seed of the HNSW level assignment.
-    n_threads : int, default=None
-        Threads for building and querying; None uses ``raregal.settings.num_threads()``.
-    M, ef_construction : int, default=12, 40
-        HNSW graph degree and build beam width. With ``ef`` these find 99% of the exact 50
-        nearest neighbours of 25k generated 128-D representations, 4x faster than
-        (16, 100, 100) at 99.97% (measured with the benchmark data).
-    ef : int, default=None
-        Query beam width; None uses ``max(64, n_neighbors)``.
-
-    Returns
-    -------
-    indices : ndarray of int64, shape (n, n_neighbors)
-    distances : ndarray of float32, shape (n, n_neighbors)
-    """
-    try:
-        import hnswlib
-    except ImportError as exc:  # pragma: no cover - core dependency
-        raise MissingDependencyError("hnswlib", "all") from exc
-    threads = n_threads or num_threads()
-    n, dim = X.shape
-    index = hnswlib.Index(space=HNSW_METRICS[metric], dim=dim)
-    seed = 100 if random_state is None else int(random_state)
-    index.init_index(max_elements=n, M=M, ef_construction=ef_construction, random_seed=seed)
-    index.set_num_threads(threads)
-    index.add_items(X, np.arange(n))
-    index.set_ef(max(ef or 64, n_neighbors))
-    labels, dists = index.knn_query(X, k=n_neighbors, num_threads=threads)
-    indices = labels.astype(np.int64)
-    if metric == "euclidean":
-        dists = np.sqrt(np.maximum(dists, 0.0))
-    return _self_first(indices, dists.astype(np.float32))
-
-
-def _self_first(indices: np.ndarray, dists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Put each row itself in column 0 at distance 0 (duplicates can displace it)."""
-    rows = np.arange(len(indices))
-    wrong = np.flatnonzero(indices[:, 0] != rows)
-    for i in wrong:
-        others = indices[i] != i
-        kept_idx, kept_dist = indices[i][others], dists[i][others]
-        indices[i, 0], dists[i, 0] = i, 0.0
-        indices[i, 1:] = kept_idx[: indices.shape[1] - 1]
-        dists[i, 1:] = kept_dist[: indices.shape[1] - 1]
-    return indices, dists
 
 
 def pca_init(X: np.ndarray, n_components: int, random_state: int | None = 0) -> np.ndarray:
@@ -138,6 +75,8 @@ class FastUmapReducer(UmapParams):
     """
 
     name = "raregal"
+    keep_model = False
+    """Keep what placing new points needs as ``model_`` (``raregal.sample_fit`` sets it)."""
 
     def __init__(
         self,
@@ -154,12 +93,20 @@ class FastUmapReducer(UmapParams):
         super().__init__(n_components, n_neighbors, min_dist, metric, n_epochs, random_state, knn)
         self.init = init
         self.n_threads = n_threads
+        self.model_: FittedLayout | None = None
+        self._index: Any = None
 
     def _neighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from raregal.reduce import SMALL_DATA, exact_neighbors
+
+        if len(X) < SMALL_DATA:  # exact, as umap-learn does, and the same on any thread count
+            indices, dists = exact_neighbors(X, self.n_neighbors, self.metric)
+            return _self_first(indices.astype(np.int64), dists)
         if self.metric in HNSW_METRICS:
-            return hnsw_neighbors(
-                X, self.n_neighbors, self.metric, self.random_state, self.n_threads
-            )
+            self._index = hnsw_index(X, self.metric, self.random_state, self.n_threads)
+            indices, dists = hnsw_query(self._index, X, self.n_neighbors, self.metric,
+                                        self.n_threads)  # fmt: skip
+            return _self_first(indices, dists)
         from umap.umap_ import nearest_neighbors
 
         rng = np.random.RandomState(self.random_state)
@@ -171,20 +118,29 @@ class FastUmapReducer(UmapParams):
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         try:
             import numba
-            from umap.umap_ import find_ab_params, fuzzy_simplicial_set, simplicial_set_embedding
+            from umap.spectral import spectral_layout
+            from umap.umap_ import find_ab_params, fuzzy_simplicial_set
         except ImportError as exc:  # pragma: no cover - umap-learn is a core dependency
             raise MissingDependencyError("umap-learn", "all") from exc
         X = np.ascontiguousarray(X, dtype=np.float32)
+        if self.keep_model and self.metric not in HNSW_METRICS:
+            raise InputError(
+                f"reducer 'raregal' places new points (fit_sample_size) only with metric "
+                f"{' or '.join(HNSW_METRICS)}; got {self.metric!r}: use reducer 'umap-learn'",
+                column="metric",
+            )
+        self._index = None
         threads = self.n_threads or num_threads()
         previous_threads = numba.get_num_threads()
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         try:
-            return self._fit_transform(X, fuzzy_simplicial_set, simplicial_set_embedding,
-                                       find_ab_params)  # fmt: skip
+            return self._fit_transform(X, fuzzy_simplicial_set, spectral_layout, find_ab_params)
         finally:
             numba.set_num_threads(previous_threads)
 
-    def _fit_transform(self, X, fuzzy_simplicial_set, simplicial_set_embedding, find_ab_params):
+    def _fit_transform(self, X, fuzzy_simplicial_set, spectral_layout, find_ab_params):
+        if self.init not in ("pca", "spectral"):
+            raise ValueError(f"init must be 'pca' or 'spectral', got {self.init!r}")
         rng = np.random.RandomState(self.random_state)
         start = time.perf_counter()
         if self.knn is None:
@@ -202,18 +158,26 @@ class FastUmapReducer(UmapParams):
         init: Any = self.init
         if self.init == "pca":
             init = pca_init(X, self.n_components, self.random_state)
+        elif self.init == "spectral":
+            init = spectral_layout(X, graph, self.n_components, rng)
         self.timings["init"] = round(time.perf_counter() - start, 3)
         n_epochs = self.n_epochs
         if n_epochs is None:
             n_epochs = 200 if len(X) > 10_000 else 500
         a, b = find_ab_params(1.0, self.min_dist)
         start = time.perf_counter()
-        embedding, _ = simplicial_set_embedding(
-            X, graph, self.n_components, 1.0, a, b, 1.0, 5, n_epochs, init, rng,
-            self.metric, {}, False, {}, False, parallel=True,
-        )  # fmt: skip
+        embedding = optimize_layout(init, graph, n_epochs, a, b, random_state=self.random_state)
         self.timings["layout"] = round(time.perf_counter() - start, 3)
-        return np.asarray(embedding, dtype=np.float32)
+        if self.keep_model:
+            index = self._index if self._index is not None else hnsw_index(
+                X, self.metric, self.random_state, self.n_threads
+            )  # fmt: skip
+            self.model_ = FittedLayout(
+                index, embedding, self.n_neighbors, self.metric, a, b, self.n_epochs,
+                self.random_state, self.n_threads,
+            )  # fmt: skip
+        self._index = None
+        return embedding
 
 
 def register() -> None:

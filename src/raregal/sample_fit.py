@@ -2,8 +2,8 @@
 
 A full UMAP fit needs the neighbour graph of every galaxy in memory at once; at 10^7 to 10^9
 galaxies that no longer fits one machine. ``SampleFitReducer`` wraps a reduction engine that can
-place new points (umap-learn, cuML): it fits the engine on ``fit_sample_size`` galaxies drawn at
-random (seeded), then transforms the others in chunks of ``chunk_size`` rows, in ``n_jobs``
+place new points (raregal, umap-learn, cuML): it fits the engine on ``fit_sample_size`` galaxies
+drawn at random (seeded), then transforms the others in chunks of ``chunk_size`` rows, in ``n_jobs``
 worker processes when asked. Rows come back in input order. The drawn rows depend only on
 ``n``, ``fit_sample_size`` and ``random_state``, so the 5-D and the 2-D reducers of one search
 fit on the same galaxies and the second can reuse the first one's neighbour graph.
@@ -103,8 +103,8 @@ class SampleFitReducer:
     ----------
     base : Reducer
         The engine to fit on the sample. It must have a ``keep_model`` attribute and, when that
-        is set, expose its fitted model as ``model_`` with a ``transform`` method (the umap-learn
-        and cuML engines do).
+        is set, expose its fitted model as ``model_`` with a ``transform`` method (the raregal,
+        umap-learn and cuML engines do).
     fit_sample_size : int
         Galaxies in the fitting sample; when it is not smaller than N the base engine is simply
         fitted on every row.
@@ -160,7 +160,7 @@ class SampleFitReducer:
         if not hasattr(self.base, "keep_model"):  # refuse before hours of fitting, not after
             raise InputError(
                 f"reducer {base_name!r} cannot place new points (no transform); "
-                "fit_sample_size needs 'umap-learn' or 'cuml'",
+                "fit_sample_size needs 'raregal', 'umap-learn' or 'cuml'",
                 column="reducer",
             )
         rows = sample_rows(n, self.fit_sample_size, self.random_state)
@@ -175,7 +175,7 @@ class SampleFitReducer:
         if model is None or not hasattr(model, "transform"):
             raise InputError(
                 f"reducer {base_name!r} cannot place new points (no transform); "
-                "fit_sample_size needs 'umap-learn' or 'cuml'",
+                "fit_sample_size needs 'raregal', 'umap-learn' or 'cuml'",
                 column="reducer",
             )
         _exact_transform_without_index(model)
@@ -185,7 +185,9 @@ class SampleFitReducer:
         logger.info("transforming the other %d galaxies in chunks of %d", n - len(rows),
                     self.chunk_size)  # fmt: skip
         n_jobs = self.n_jobs
-        if n_jobs is None:
+        if getattr(model, "parallel", False):  # its transform uses every core already
+            n_jobs = 1
+        elif n_jobs is None:
             from raregal.settings import num_threads
 
             many = n - len(rows) >= PARALLEL_FROM_CHUNKS * self.chunk_size
