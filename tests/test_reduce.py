@@ -24,7 +24,8 @@ def test_same_seed_same_embedding_and_shapes(X):
     np.testing.assert_array_equal(a.embedding, b.embedding)
     np.testing.assert_array_equal(a.map_embedding, b.map_embedding)
     assert a.info["random_state"] == 1 and a.info["map_reused_neighbors"]
-    assert {"embedding_neighbors", "embedding_umap", "map_umap"} <= set(a.timings)
+    assert a.info["reducer_used"] == "raregal"  # the default engine
+    assert {"embedding_neighbors", "embedding_layout", "map_layout"} <= set(a.timings)
     assert "map_neighbors" not in a.timings  # the map reused the neighbour graph
     c = reduce(X, n_neighbors=15, n_epochs=30, random_state=2)
     assert not np.array_equal(a.embedding, c.embedding)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from raregal.cluster import ENGINES, cluster
+from raregal.config import SearchConfig
 from raregal.cuml_engines import (
     CumlHdbscanEngine,
     auto_clusterer,
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.skipif(cuml_available(), reason="checks the machine wit
 def test_cuml_is_not_registered_and_auto_is_the_cpu_default():
     assert "cuml" not in REDUCERS and "cuml" not in ENGINES
     assert "auto" in REDUCERS and "auto" in ENGINES
-    assert auto_reducer(n_components=5, n_neighbors=10).name == "umap-learn"
+    assert auto_reducer(n_components=5, n_neighbors=10).name == SearchConfig().reducer == "raregal"
     assert auto_clusterer(5, 5, "leaf").name == "fast_hdbscan"
 
 

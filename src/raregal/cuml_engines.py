@@ -3,7 +3,7 @@
 They are registered as 'cuml' in ``raregal.reduce.REDUCERS`` and ``raregal.cluster.ENGINES`` only
 when the ``cuml`` package is installed (found without importing it, so ``import raregal`` stays
 light); the CPU path never needs them. The engine name 'auto' is always registered: it builds the
-cuML engine when cuML is installed and the CPU default ('umap-learn', 'fast_hdbscan') otherwise;
+cuML engine when cuML is installed and the CPU default ('raregal', 'fast_hdbscan') otherwise;
 the engine actually used is recorded in run.json (``reducer_used``, ``engine_used``).
 
 Written against cuML's documented API (``cuml.manifold.UMAP`` and
@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 CUML = "cuml"
 AUTO = "auto"
-CPU_REDUCER = "umap-learn"
+CPU_REDUCER = "raregal"
 CPU_CLUSTERER = "fast_hdbscan"
 
 
@@ -137,7 +137,7 @@ def condensed_tree_records(model: Any) -> Any:
 
 
 def auto_reducer(**params: Any) -> Any:
-    """The 'auto' reduction engine: cuML when installed, else umap-learn."""
+    """The 'auto' reduction engine: cuML when installed, else raregal."""
     if cuml_available():
         return CumlUmapReducer(**params)
     from raregal.reduce import REDUCERS

@@ -180,7 +180,7 @@ def estimate_umap(
     n_neighbors: int = 50,
     n_components: int = 5,
     fit_sample_size: int | None = None,
-    reducer: str = "umap-learn",
+    reducer: str = "raregal",
 ) -> MemoryEstimate:
     """Peak memory of the neighbours + UMAP stage (two UMAPs in turn, sharing neighbours).
 
@@ -375,7 +375,7 @@ def check_reduce_memory(
     """``check_memory`` of the neighbours + UMAP stage for a search's reduce parameters."""
     estimate = estimate_umap(
         n, n_features, params.get("n_neighbors", 50), params.get("n_components", 5),
-        params.get("fit_sample_size"), _resolve(params.get("reducer", "umap-learn"), "umap-learn"),
+        params.get("fit_sample_size"), _resolve(params.get("reducer", "raregal"), "raregal"),
     )  # fmt: skip
     return check_memory(estimate, ignore=ignore)
 

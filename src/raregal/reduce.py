@@ -145,7 +145,7 @@ def pca(X: np.ndarray, n_components: int, random_state: int | None = 0) -> tuple
 
 def reduce(
     X: np.ndarray,
-    reducer: str = "umap-learn",
+    reducer: str = "raregal",
     n_components: int = 5,
     map_components: int = 2,
     n_neighbors: int = 50,
@@ -162,7 +162,7 @@ def reduce(
     ----------
     X : ndarray of shape (n_galaxies, n_features)
         The representations (finite values only).
-    reducer : str, default='umap-learn'
+    reducer : str, default='raregal'
         Engine name in ``REDUCERS``.
     n_components, map_components, n_neighbors, min_dist, metric, n_epochs : see SearchConfig
     pca_components : int or None, default=None

@@ -279,7 +279,7 @@ class RareClassSearch:
         metric: str = "euclidean",
         n_epochs: int | None = None,
         pca_components: int | None = None,
-        reducer: str = "umap-learn",
+        reducer: str = "raregal",
         engine: str = "fast_hdbscan",
         min_samples: int = PAPER_MIN_SAMPLES,
         min_cluster_size: int = PAPER_MIN_CLUSTER_SIZE,

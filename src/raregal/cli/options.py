@@ -54,8 +54,9 @@ Engine = Annotated[
 Reducer = Annotated[
     str | None,
     typer.Option(
-        help="Reduction engine: raregal (parallel), umap-learn (reference), cuml (GPU, when "
-        "installed) or auto (cuml when installed); default: raregal.config.SearchConfig's."
+        help="Reduction engine: raregal (default: umap-learn's objective on every core), "
+        "umap-learn (the reference), cuml (GPU, when installed) "
+        "or auto (cuml when installed, else raregal)."
     ),
 ]
 ClusterSelectionMethod = Annotated[
