@@ -13,6 +13,7 @@ from raregal.hnsw import hnsw_neighbors
 from raregal.layout import epochs_per_sample, optimize_layout, prune_graph, rescale_init
 from raregal.prefetch import prefetch_row
 from raregal.synthetic import make_representations
+from threads import numba_threads
 
 A, B = find_ab_params(1.0, 0.1)
 
@@ -38,14 +39,10 @@ def neighbour_preservation(embedding: np.ndarray, indices: np.ndarray, k: int = 
 
 def test_one_thread_reproducible_and_seeded(problem):
     _, graph, init, _ = problem
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with numba_threads(1):
         first = optimize_layout(init, graph, 60, A, B, random_state=3)
         again = optimize_layout(init, graph, 60, A, B, random_state=3)
         other_seed = optimize_layout(init, graph, 60, A, B, random_state=4)
-    finally:
-        numba.set_num_threads(previous)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other_seed)
 
@@ -53,14 +50,10 @@ def test_one_thread_reproducible_and_seeded(problem):
 def test_two_threads_keep_the_neighbours_one_thread_keeps(problem):
     """Lock-free threads may interleave differently from run to run, not change the result."""
     _, graph, init, indices = problem
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with numba_threads(1):
         one = optimize_layout(init, graph, 100, A, B, random_state=0)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    with numba_threads(2):
         two = optimize_layout(init, graph, 100, A, B, random_state=0)
-    finally:
-        numba.set_num_threads(previous)
     assert abs(neighbour_preservation(one, indices) - neighbour_preservation(two, indices)) < 0.03
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 
@@ -12,6 +11,7 @@ from raregal.placement import FittedLayout
 from raregal.reduce import UmapLearnReducer
 from raregal.sample_fit import _exact_transform_without_index
 from raregal.synthetic import make_representations
+from threads import numba_threads
 
 GROUPS = (150, 120, 90)
 
@@ -68,14 +68,10 @@ def test_a_copy_of_a_fitted_point_lands_on_it(split):
 
 def test_placement_does_not_depend_on_the_thread_count(split):
     *_, model = placed_with(FastUmapReducer, split, n_threads=1)
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with numba_threads(1):
         one = model.transform(split[2])
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    with numba_threads(2):
         two = model.transform(split[2])
-    finally:
-        numba.set_num_threads(previous)
     np.testing.assert_array_equal(one, two)
     assert model.transform(split[2][:0]).shape == (0, 5)
 
