@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from raregal.errors import InputError
-from raregal.select import ARTIFACT, Rule, paper_rules, select
+from raregal.select import ARTIFACT_COLUMN, Rule, paper_rules, select
 
 SMOOTH = "smooth-or-featured_smooth_fraction"
 FEATURED = "smooth-or-featured_featured-or-disk_fraction"
@@ -69,7 +69,7 @@ def test_joint_edge_on_rule_multiplies_by_featured():
 
 def test_rules_are_data():
     df = table([(0.1, 0.85, 0.05, 0.1), (0.1, 0.85, 0.25, 0.1)])
-    strict = [Rule("artifact", ARTIFACT.column, 0.2)]
+    strict = [Rule("artifact", ARTIFACT_COLUMN, 0.2)]
     selection, counts = select(df, strict)
     assert selection["kept"].tolist() == [True, False]
     assert counts["removed_artifact"] == 1

@@ -17,8 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from raregal.run import RunFolder
-from raregal.tables import write_table
+from raregal.io.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +109,8 @@ def demo(
     result = run_pipeline(catalog, out, model=model, report=False, **params)
     seconds.update(result.seconds)
     recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
-    write_table(recovery, out / "recovery.csv")
     run = RunFolder(out)
+    run.write_table("recovery", recovery)
     run.record["demo"] = {
         "n": n,
         "seed": seed,

@@ -18,13 +18,11 @@ import pandas as pd
 
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
-from raregal.run import RunFolder
-from raregal.tables import FORMATS, guess_format, read_table
+from raregal.io.runfolder import CARRIED_COLUMNS, RunFolder
+from raregal.io.tables import FORMATS, guess_format, read_table
 
 logger = logging.getLogger(__name__)
 
-CATALOG_COLUMNS = ("ra", "dec", FILE_COLUMN, "true_class")
-"""Catalog columns carried into the representation table, and so into ``galaxies.parquet``."""
 
 EMBED_FOLDER = "embed"
 REPRESENTATIONS = "representations"
@@ -102,7 +100,7 @@ def embed_stage(
     """Encode the images of ``source`` into ``RUN/representations.parquet`` (cached by inputs).
 
     The table holds ``id_str``, ``feat_*``, the vote fractions and the catalog columns
-    (``CATALOG_COLUMNS``) that the source has, with absolute ``file_loc``.
+    (``raregal.io.runfolder.CARRIED_COLUMNS``) that the source has, with absolute ``file_loc``.
     """
     from raregal.encode.embed import embed
 
@@ -124,7 +122,8 @@ def embed_stage(
         run.set_count("images", result.n_images)
         run.set_count("embedded", result.n_rows)
         run.set_count("unreadable_images", result.n_failed)
-        run.write_table(REPRESENTATIONS, representations, metadata={"model": str(model)})
+        run.write_table(REPRESENTATIONS, representations, key=stage.key,
+                        metadata={"model": str(model)})  # fmt: skip
         stage.note(
             images_per_second=round(result.images_per_second, 2),
             failures_table=str(result.failures_path),
@@ -151,7 +150,7 @@ def _with_catalog_columns(representations: pd.DataFrame, source: Path) -> pd.Dat
     extra = image_table(source)[0][[ID_COLUMN, FILE_COLUMN]]
     if not source.is_dir():
         catalog = read_table(source)
-        keep = [c for c in CATALOG_COLUMNS if c in catalog.columns and c != FILE_COLUMN]
+        keep = [c for c in CARRIED_COLUMNS if c in catalog.columns and c != FILE_COLUMN]
         columns = catalog[[ID_COLUMN, *keep]].astype({ID_COLUMN: str})
         extra = extra.merge(columns, on=ID_COLUMN, how="left", validate="one_to_one")
     extra = extra.astype({ID_COLUMN: str})

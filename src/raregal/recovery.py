@@ -15,7 +15,7 @@ import pandas as pd
 
 from raregal.constants import NOISE
 from raregal.errors import InputError
-from raregal.tables import require_columns
+from raregal.io.tables import require_columns
 
 MIN_PURITY = 0.7
 MIN_FRACTION_HELD = 0.2

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from raregal.config import DEFAULTS, PARAMETER_TABLE
 from raregal.constants import ID_COLUMN
 from raregal.errors import InputError
+from raregal.io.tables import require_columns
 from raregal.schema import FRACTION_COLUMNS, joint_fraction
-from raregal.tables import require_columns
 
-EDGE_ON_RULES = ("conditional", "joint")
+EDGE_ON_RULES: tuple[str, ...] = PARAMETER_TABLE["edge_on_rule"].constraint.choices()
+SMOOTH_COLUMN = "smooth-or-featured_smooth_fraction"
+EDGE_ON_COLUMN = "disk-edge-on_yes_fraction"
+ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 
 
 @dataclass(frozen=True)
@@ -53,31 +57,37 @@ class Rule:
         return needed
 
 
-SMOOTH = Rule("smooth", "smooth-or-featured_smooth_fraction", 0.5)
-EDGE_ON = Rule("edge_on", "disk-edge-on_yes_fraction", 0.3)
-EDGE_ON_JOINT = Rule("edge_on", "disk-edge-on_yes_fraction", 0.3, joint=True)
-ARTIFACT = Rule("artifact", "smooth-or-featured_artifact_fraction", 0.3)
-
-
-def paper_rules(keep_artifacts: bool = False, edge_on_rule: str = "conditional") -> list[Rule]:
-    """The paper's rules: smooth >= 0.5, edge-on yes >= 0.3, artifact >= 0.3.
+def paper_rules(
+    keep_artifacts: bool = DEFAULTS["keep_artifacts"],
+    edge_on_rule: str = DEFAULTS["edge_on_rule"],
+    smooth_threshold: float = DEFAULTS["smooth_threshold"],
+    edge_on_threshold: float = DEFAULTS["edge_on_threshold"],
+    artifact_threshold: float = DEFAULTS["artifact_threshold"],
+) -> list[Rule]:
+    """The paper's rules: remove smooth, edge-on and (unless kept) artifact galaxies.
 
     Parameters
     ----------
-    keep_artifacts : bool, default=False
+    keep_artifacts : bool
         Drop the artifact rule (the paper's artifact experiment).
-    edge_on_rule : {'conditional', 'joint'}, default='conditional'
+    edge_on_rule : {'conditional', 'joint'}
         Use the edge-on fraction as published (conditional on featured-or-disk) or the joint
         probability featured-or-disk x edge-on yes.
+    smooth_threshold, edge_on_threshold, artifact_threshold : float
+        A galaxy is removed when its fraction reaches the threshold. Defaults (the paper's) are
+        in ``raregal.config.PARAMETERS``.
     """
     if edge_on_rule not in EDGE_ON_RULES:
         raise InputError(
             f"parameter 'edge_on_rule' must be one of {EDGE_ON_RULES}; got {edge_on_rule!r}",
             column="edge_on_rule",
         )
-    rules = [SMOOTH, EDGE_ON_JOINT if edge_on_rule == "joint" else EDGE_ON]
+    rules = [
+        Rule("smooth", SMOOTH_COLUMN, smooth_threshold),
+        Rule("edge_on", EDGE_ON_COLUMN, edge_on_threshold, joint=edge_on_rule == "joint"),
+    ]
     if not keep_artifacts:
-        rules.append(ARTIFACT)
+        rules.append(Rule("artifact", ARTIFACT_COLUMN, artifact_threshold))
     return rules
 
 

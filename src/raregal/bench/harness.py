@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from raregal.bench.machine import machine, timestamp, versions
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +121,6 @@ SUITES: dict[str, Callable[..., dict[str, Any]]] = {
 
 def run_benchmarks(params: BenchParams, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the chosen suites; returns the whole record that ``bench.json`` holds."""
-    from raregal.fastumap import register
-
-    register()
     names = params.only or list(SUITES)
     unknown = sorted(set(names) - set(SUITES))
     if unknown:

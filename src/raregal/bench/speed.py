@@ -24,7 +24,7 @@ from raregal.bench.data import cached_representations, group_sizes
 from raregal.bench.machine import load_average
 from raregal.bench.quality import adjusted_rand, clustered_ari
 from raregal.config import scale_for_sample
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 

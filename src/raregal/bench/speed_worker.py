@@ -19,7 +19,7 @@ import numpy as np
 
 from raregal.bench.memory import stage
 from raregal.bench.quality import planted_recovery
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,9 @@ WARMUP_ROWS = 5000
 
 
 def _reduce(X: np.ndarray, spec: dict[str, Any], record: dict[str, Any]) -> np.ndarray:
-    from raregal.fastumap import register
-    from raregal.reduce import make_reducer
+    from raregal.reduce import REDUCERS
 
-    register()
-    reducer = make_reducer(
+    reducer = REDUCERS.create(
         spec["reducer"], n_components=spec.get("n_components", 5),
         n_neighbors=spec.get("n_neighbors", 50), random_state=spec.get("seed", 0),
         n_epochs=spec.get("n_epochs"),

@@ -1,7 +1,7 @@
 """Throughput suite: calls the other stages' own benchmark functions (never re-implements them).
 
-- simulator: ``raregal.simulate.survey.benchmark_simulator`` (images per second, one core);
-- encoder: ``raregal.encode.bench.benchmark_embed`` on cutouts of a small simulated survey;
+- simulator: ``raregal.bench.simulate.benchmark_simulator`` (images per second, one core);
+- encoder: ``raregal.bench.embed.benchmark_embed`` on cutouts of a small simulated survey;
 - explorer: ``raregal.explore.benchmark.benchmark_explore`` (page-usable time in Chromium) and
   ``benchmark_neighbours`` ('more like this' index build, query, recall).
 
@@ -22,16 +22,16 @@ logger = logging.getLogger(__name__)
 
 
 def _simulator(quick: bool) -> dict[str, Any]:
-    from raregal.simulate.survey import benchmark_simulator
+    from raregal.bench.simulate import benchmark_simulator
 
     n = 20 if quick else 200
     return {"n": n, "images_per_s_one_core": round(benchmark_simulator(n=n), 2)}
 
 
 def _encoder(quick: bool) -> dict[str, Any]:
-    from raregal.encode.bench import benchmark_embed
+    from raregal.bench.embed import benchmark_embed
+    from raregal.io.tables import read_table
     from raregal.simulate.survey import simulate_survey
-    from raregal.tables import read_table
 
     n_survey, n_images = (16, 16) if quick else (64, 256)
     image_size, batch = (64, 8) if quick else (224, 64)

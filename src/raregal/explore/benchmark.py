@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import NOISE
-from raregal.explore.data import cluster_letter
-from raregal.tables import write_table
+from raregal.io.runfolder import RunFolder, cluster_letter
+from raregal.io.tables import write_table
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ def synthetic_run(
             "cluster": labels,
             "probability": np.where(labels >= 0, rng.uniform(0.2, 1, n), 0.0),
             "outlier_score": rng.uniform(0, 1, n),
+            "umap_0": xy[:, 0],
+            "umap_1": xy[:, 1],
             "map_x": xy[:, 0],
             "map_y": xy[:, 1],
             "ra": rng.uniform(0, 360, n),
@@ -93,20 +95,31 @@ def synthetic_run(
     )
     if images:
         galaxies["file_loc"] = [images[i % len(images)] for i in range(n)]
-    write_table(galaxies, path / "galaxies.parquet")
+    run = RunFolder(path)
+    run.write_table("galaxies", galaxies)
     tree, nodes, parents = _balanced_tree(labels, n_clusters, n)
-    write_table(tree, path / "condensed_tree.parquet")
+    run.write_table("condensed_tree", tree)
+    birth = rng.uniform(0.1, 1.0, n_clusters)
+    persistence = rng.uniform(0.05, 0.6, n_clusters)
+    medoids = np.array([np.flatnonzero(labels == k)[0] for k in range(n_clusters)])
     clusters = pd.DataFrame(
         {
             "cluster": np.arange(n_clusters),
             "letter": [cluster_letter(k) for k in range(n_clusters)],
             "size": sizes,
-            "persistence": rng.uniform(0.05, 0.6, n_clusters),
+            "lambda_birth": birth,
+            "lambda_death": birth + persistence,
+            "persistence": persistence,
+            "stability": persistence * sizes,
             "node": nodes,
             "parent": parents,
+            "medoid_row": medoids,
+            "medoid_id": galaxies["id_str"].to_numpy()[medoids],
+            "mean_probability": rng.uniform(0.3, 0.9, n_clusters),
         }
     )
-    write_table(clusters, path / "clusters.parquet")
+    run.write_table("clusters", clusters)
+    run.save()
     return path
 
 

@@ -6,7 +6,6 @@ marks table (``raregal.explore.marks``).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from functools import cached_property
@@ -19,12 +18,11 @@ import pandas as pd
 from raregal.constants import FILE_COLUMN, FRACTION_SUFFIX, ID_COLUMN, NOISE
 from raregal.errors import InputError
 from raregal.explore.tree import CondensedTree
-from raregal.tables import read_table, require_columns
+from raregal.io.runfolder import RunFolder, cluster_letter
+from raregal.io.tables import read_table
 
 logger = logging.getLogger(__name__)
 
-GALAXY_COLUMNS = (ID_COLUMN, "cluster", "map_x", "map_y")
-CLUSTER_COLUMNS = ("cluster", "letter", "size")
 MAIN_FRACTIONS = (
     "smooth-or-featured_smooth_fraction",
     "smooth-or-featured_featured-or-disk_fraction",
@@ -36,18 +34,6 @@ MAIN_FRACTIONS = (
     "merging_merger_fraction",
 )
 """Vote fractions shown on hover, where the representation table has them."""
-
-
-def cluster_letter(k: int) -> str:
-    """A, B, ..., Z, AA, AB, ... for cluster numbers 0, 1, ...; '' for noise."""
-    if k < 0:
-        return ""
-    letters = ""
-    k += 1
-    while k:
-        k, rem = divmod(k - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _finite(value: Any) -> Any:
@@ -66,14 +52,14 @@ class ExploreRun:
     ----------
     path : path-like
         The run folder: ``galaxies.parquet`` and ``clusters.parquet`` are required,
-        ``condensed_tree.parquet`` and ``run.json`` are used when present.
+        ``condensed_tree.parquet`` and ``run.json`` are read through the run-folder contract
+        (``raregal.io.runfolder.RunFolder.open``).
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).resolve()
-        if not self.path.is_dir():
-            raise InputError("is not a run folder", path=self.path)
-        self.galaxies = self._read("galaxies", GALAXY_COLUMNS)
+        run = RunFolder.open(self.path)
+        self.galaxies = run.read_table("galaxies")
         self.n = len(self.galaxies)
         self.labels = self.galaxies["cluster"].to_numpy(np.int64)
         self.x = self.galaxies["map_x"].to_numpy(np.float32)
@@ -86,49 +72,11 @@ class ExploreRun:
                 column="map_x",
                 count=bad,
             )
-        self.clusters = self._read("clusters", CLUSTER_COLUMNS).sort_values("cluster")
-        self.clusters = self.clusters.reset_index(drop=True)
-        tree_path = self.path / "condensed_tree.parquet"
-        self.tree = (
-            CondensedTree(read_table(tree_path), self.n, source=str(tree_path))
-            if tree_path.exists()
-            else None
-        )
-        self._cluster_nodes()
-        self.record = self._read_record()
+        self.clusters = run.read_table("clusters").sort_values("cluster").reset_index(drop=True)
+        self.tree = CondensedTree(run.read_table("condensed_tree"), self.n,
+                                  source=str(run.table_path("condensed_tree")))  # fmt: skip
+        self.record = run.record
         self._lock = threading.Lock()
-
-    # -- reading ---------------------------------------------------------------------------------
-    def _read(self, name: str, required: tuple[str, ...]) -> pd.DataFrame:
-        path = self.path / f"{name}.parquet"
-        if not path.exists():
-            raise InputError(
-                f"the run has no {name}.parquet; run `raregal search` first", path=path
-            )
-        df = read_table(path)
-        require_columns(df, list(required), path)
-        return df
-
-    def _read_record(self) -> dict[str, Any]:
-        path = self.path / "run.json"
-        if not path.exists():
-            return {}
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(f"run.json is not valid JSON ({exc})", path=path) from exc
-
-    def _cluster_nodes(self) -> None:
-        """Fill ``node`` and ``parent`` of each cluster from the tree where the table lacks them."""
-        if self.tree is None:
-            return
-        if "node" not in self.clusters or self.clusters["node"].isna().any():
-            nodes = self.tree.leaf_nodes(self.labels, int(self.clusters["cluster"].max()) + 1)
-            self.clusters["node"] = nodes[self.clusters["cluster"].to_numpy(np.int64)]
-        if "parent" not in self.clusters or self.clusters["parent"].isna().any():
-            self.clusters["parent"] = [
-                self.tree.parent(int(node)) if node >= 0 else None for node in self.clusters["node"]
-            ]
 
     # -- representations -------------------------------------------------------------------------
     @cached_property

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from raregal.errors import InputError
-from raregal.tables import read_table, require_columns, write_table
+from raregal.io.tables import read_table, require_columns, write_table
 
 MARKS_FILE = "marks.parquet"
 MARK_COLUMNS = ("mark_id", "target_kind", "target", "tag", "note", "created")

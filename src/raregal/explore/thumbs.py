@@ -11,7 +11,7 @@ from pathlib import Path
 
 from raregal.constants import FILE_COLUMN
 from raregal.explore.data import ExploreRun
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 

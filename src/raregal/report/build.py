@@ -23,6 +23,8 @@ import pandas as pd
 from raregal import __version__
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
+from raregal.io.atomic import atomic_path
+from raregal.io.tables import read_table
 from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
@@ -32,7 +34,6 @@ from raregal.report.map import create_map, render_map
 from raregal.report.palette import cluster_colours
 from raregal.report.thumbs import create_thumbs
 from raregal.report.tree import create_tree, render_tree
-from raregal.tables import atomic_path, read_table
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import ID_COLUMN
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 EXPORT_COLUMNS = (ID_COLUMN, "ra", "dec", "probability")
 

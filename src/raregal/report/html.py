@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 TEMPLATE_PACKAGE = "raregal.report"
 INDEX_TEMPLATE = "index.html"

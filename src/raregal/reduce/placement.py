@@ -1,0 +1,95 @@
+"""Placing new galaxies in a fitted 'raregal' UMAP layout (umap-learn's ``transform``).
+
+A sample fit (``fit_sample_size``) fits UMAP on a sample and places every other galaxy against
+it. umap-learn's recipe, with raregal's parallel parts: find each new galaxy's ``n_neighbors``
+nearest fitted galaxies in the fit's HNSW index; weight them with the fuzzy membership of a
+one-sided graph (``smooth_knn_dist`` with local connectivity 0); start it at the weighted mean of
+their positions; then run umap-learn's transform epochs (30 for chunks of more than 10,000
+rows, 100 otherwise, or a third of the fit's ``n_epochs``) at a quarter of the learning rate,
+moving the new galaxies only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from raregal.reduce.layout import place_points
+from raregal.reduce.neighbours import hnsw_query
+
+SMALL_CHUNK = 10_000
+"""umap-learn's transform runs 100 epochs up to this many new rows, else 30."""
+
+
+@dataclass
+class FittedLayout:
+    """What placing new points needs from a 'raregal' fit, with a ``transform`` to do it.
+
+    Attributes
+    ----------
+    index : hnswlib.Index
+        Search index over the fitted rows (input space).
+    embedding_ : ndarray of shape (n_fitted, n_components)
+        The fitted layout.
+    n_neighbors, metric, a, b, n_epochs, random_state, n_threads
+        The fit's parameters (``n_epochs`` as given: None means umap-learn's rule).
+    """
+
+    index: Any
+    embedding_: np.ndarray
+    n_neighbors: int
+    metric: str
+    a: float
+    b: float
+    n_epochs: int | None
+    random_state: int | None
+    n_threads: int | None
+
+    parallel = True
+    """``transform`` already uses every core (``raregal.reduce.sample_fit`` runs it in-process)."""
+
+    @property
+    def n_components(self) -> int:
+        return int(self.embedding_.shape[1])
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Positions of the rows of ``X`` in the fitted layout, float32 (n, n_components)."""
+        from umap.umap_ import compute_membership_strengths, smooth_knn_dist
+
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if len(X) == 0:
+            return np.empty((0, self.n_components), dtype=np.float32)
+        indices, dists = hnsw_query(self.index, X, self.n_neighbors, self.metric, self.n_threads)
+        sigmas, rhos = smooth_knn_dist(dists, float(self.n_neighbors), local_connectivity=0.0)
+        rows, cols, vals, _ = compute_membership_strengths(
+            indices, dists, sigmas, rhos, bipartite=True
+        )
+        graph = scipy.sparse.csr_matrix(
+            (vals, (rows, cols)), shape=(len(X), len(self.embedding_)), dtype=np.float32
+        )
+        graph.eliminate_zeros()
+        init = weighted_start(graph, self.embedding_)
+        if self.n_epochs is None:
+            n_epochs = 100 if len(X) <= SMALL_CHUNK else 30
+        else:
+            n_epochs = max(1, int(self.n_epochs // 3))
+        return place_points(
+            init, graph, self.embedding_, n_epochs, self.a, self.b, random_state=self.random_state
+        )
+
+
+def weighted_start(graph: scipy.sparse.csr_matrix, embedding: np.ndarray) -> np.ndarray:
+    """Each new point at the membership-weighted mean of its fitted neighbours; a point with an
+    exact copy among them (membership 1) starts on that copy, as in umap-learn."""
+    sums = np.asarray(graph.sum(axis=1)).ravel()
+    start = np.asarray(graph @ embedding, dtype=np.float32)
+    start /= np.where(sums > 0, sums, 1.0)[:, None]
+    exact = graph.copy()
+    exact.data = (exact.data >= 1.0).astype(np.float32)
+    has_copy = np.flatnonzero(np.asarray(exact.max(axis=1).todense()).ravel() > 0)
+    if len(has_copy):
+        start[has_copy] = embedding[np.asarray(exact[has_copy].argmax(axis=1)).ravel()]
+    return start

@@ -1,0 +1,134 @@
+"""The reduce stage: optional PCA, then UMAP to ``n_components`` (clustered) and to the map.
+
+Engines are chosen by name from ``raregal.reduce.engines.REDUCERS``. An engine is a class built
+with the UMAP parameters (``raregal.reduce.params.UmapParams``: ``n_components``,
+``n_neighbors``, ``min_dist``, ``metric``, ``n_epochs``, ``random_state`` and ``knn``, a shared
+neighbour graph it may ignore) that has ``fit_transform(X) -> ndarray`` and a ``timings`` dict
+(seconds per sub-step). An engine that finds neighbours itself exposes them as ``knn_`` so that
+the map reuses them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from raregal.config import DEFAULTS, require_enough_galaxies
+from raregal.reduce.engines import REDUCERS
+from raregal.registry import EngineRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class Reducer(Protocol):
+    """The engine contract."""
+
+    timings: dict[str, float]
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class Reduction:
+    """What ``reduce`` returns: the clustered embedding, the 2-D map and the facts to record."""
+
+    embedding: np.ndarray
+    map_embedding: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def pca(X: np.ndarray, n_components: int, random_state: int | None = 0) -> tuple[np.ndarray, float]:
+    """Project onto the first ``n_components`` principal components.
+
+    Returns the projection and the fraction of variance it keeps.
+    """
+    from sklearn.decomposition import PCA
+
+    if n_components >= X.shape[1]:
+        return X, 1.0
+    model = PCA(n_components=n_components, random_state=random_state)
+    projected = model.fit_transform(X).astype(np.float32)
+    return projected, float(model.explained_variance_ratio_.sum())
+
+
+def reduce(
+    X: np.ndarray,
+    reducer: str = DEFAULTS["reducer"],
+    n_components: int = DEFAULTS["n_components"],
+    map_components: int = DEFAULTS["map_components"],
+    n_neighbors: int = DEFAULTS["n_neighbors"],
+    min_dist: float = DEFAULTS["min_dist"],
+    metric: str = DEFAULTS["metric"],
+    n_epochs: int | None = DEFAULTS["n_epochs"],
+    pca_components: int | None = DEFAULTS["pca_components"],
+    random_state: int | None = DEFAULTS["random_state"],
+    fit_sample_size: int | None = DEFAULTS["fit_sample_size"],
+    registry: EngineRegistry = REDUCERS,
+) -> Reduction:
+    """PCA (optional), then UMAP to ``n_components`` and ``map_components`` dimensions.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_galaxies, n_features)
+        The representations (finite values only).
+    reducer : str
+        Engine name in ``registry`` (``auto`` resolved there).
+    n_components, map_components, n_neighbors, min_dist, metric, n_epochs, pca_components,
+    random_state, fit_sample_size
+        See ``raregal.config.PARAMETERS`` (defaults, meaning); ``fit_sample_size`` fits both UMAPs
+        on that many galaxies drawn at random and places the others with the engine's
+        ``transform`` (``raregal.reduce.sample_fit``).
+    registry : EngineRegistry, default=REDUCERS
+        Where engines are looked up (tests pass their own).
+
+    Returns
+    -------
+    Reduction
+        ``embedding`` (n, n_components) float32, ``map_embedding`` (n, map_components) float32.
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n = X.shape[0]
+    require_enough_galaxies(n, n_neighbors=n_neighbors)
+    timings: dict[str, float] = {}
+    info: dict[str, Any] = {"reducer": reducer, "random_state": random_state, "n_input": n,
+                            "n_features": X.shape[1]}  # fmt: skip
+    if pca_components is not None:
+        start = time.perf_counter()
+        X, kept = pca(X, pca_components, random_state)
+        timings["pca"] = round(time.perf_counter() - start, 3)
+        info["pca_explained_variance"] = round(kept, 6)
+        logger.info("PCA to %d dimensions keeps %.1f%% of the variance", X.shape[1], 100 * kept)
+    umap_params = dict(n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
+                       n_epochs=n_epochs, random_state=random_state)  # fmt: skip
+    logger.info("UMAP of %d galaxies to %d dimensions (%s)", n, n_components, reducer)
+    engine = registry.resolve(reducer)
+    first = _engine(registry, engine, n, fit_sample_size, n_components=n_components, **umap_params)
+    embedding = first.fit_transform(X)
+    timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
+    logger.info("UMAP to %d dimensions for the map", map_components)
+    second = _engine(registry, engine, n, fit_sample_size, n_components=map_components,
+                     knn=getattr(first, "knn_", None), **umap_params)  # fmt: skip
+    map_embedding = second.fit_transform(X)
+    timings.update({f"map_{k}": v for k, v in second.timings.items()})
+    info["map_reused_neighbors"] = getattr(first, "knn_", None) is not None
+    info["reducer_used"] = engine
+    if fit_sample_size is not None:
+        info["fit_sample_size"] = min(fit_sample_size, n)
+    return Reduction(embedding, map_embedding, timings, info)
+
+
+def _engine(
+    registry: EngineRegistry, name: str, n: int, fit_sample_size: int | None, **params: Any
+) -> Reducer:
+    """The engine ``name``, wrapped to fit on a sample when ``fit_sample_size < n``."""
+    base = registry.create(name, **params)
+    if fit_sample_size is None or fit_sample_size >= n:
+        return base
+    from raregal.reduce.sample_fit import SampleFitReducer
+
+    return SampleFitReducer(base, fit_sample_size, params.get("random_state"))

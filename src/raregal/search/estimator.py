@@ -1,0 +1,212 @@
+"""``RareClassSearch``: the search as a scikit-learn style estimator.
+
+``__init__`` only stores parameters (each defaults to ``raregal.config.DEFAULTS``); ``fit``
+validates them (``raregal.config.validate``) and the inputs (``prepare_inputs``), calls the plain
+``raregal.search.core.search`` and stores what it found in attributes ending in ``_``. ``save``
+writes a run folder and ``load`` reads one back (Parquet tables and run.json; no pickle).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from sklearn.base import BaseEstimator
+
+from raregal.config import DEFAULTS, PARAMETER_TABLE, validate
+from raregal.constants import ID_COLUMN
+from raregal.errors import RaregalError
+from raregal.io.runfolder import RunFolder, map_columns, umap_columns
+from raregal.search.core import SearchResult, embedding_frame, search
+from raregal.search.inputs import TableLike, prepare_inputs
+
+
+class RareClassSearch(BaseEstimator):
+    """Find rare classes: morphology selection, UMAP, HDBSCAN leaf clusters.
+
+    Parameters
+    ----------
+    id_column, morphology_id_column, features, drop_invalid, smooth_threshold,
+    edge_on_threshold, artifact_threshold, keep_artifacts, edge_on_rule, reducer, n_neighbors,
+    n_components, map_components, min_dist, metric, n_epochs, pca_components, random_state,
+    fit_sample_size, engine, min_samples, min_cluster_size, cluster_selection_method,
+    scale_to_sample, ignore_memory_check
+        Every parameter of ``raregal.config.PARAMETERS``, by the same name, with the paper's
+        default (``min_samples=300``, ``min_cluster_size=10``, ``n_neighbors=50``,
+        ``n_components=5``; smooth >= 0.5, edge-on >= 0.3 and artifact >= 0.3 removed). Their
+        meaning and constraints are listed there and in ``raregal search --help``.
+
+    Attributes
+    ----------
+    ids_ : ndarray of str, shape (n_selected,)
+    labels_ : ndarray of int, shape (n_selected,)
+        Cluster number by decreasing size, NOISE (-1) outside every leaf.
+    probabilities_, outlier_scores_ : ndarray of float, shape (n_selected,)
+    embedding_ : ndarray, shape (n_selected, n_components)
+    map_embedding_ : ndarray, shape (n_selected, map_components)
+    clusters_, condensed_tree_, selection_, galaxies_ : DataFrame
+        The run-folder tables (``raregal.io.runfolder.TABLES``).
+    counts_ : dict
+        Rows after each step.
+    params_used_ : dict
+        The parameters actually used (after ``scale_to_sample``).
+    warnings_ : list of str
+    timings_ : dict
+
+    Examples
+    --------
+    >>> from raregal.synthetic import make_representations
+    >>> df = make_representations(3000, n_features=16, seed=0)
+    >>> search = RareClassSearch(min_samples=20, n_epochs=50).fit(df)  # doctest: +SKIP
+    >>> search.clusters_[["letter", "size"]]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        id_column: str = DEFAULTS["id_column"],
+        morphology_id_column: str | None = DEFAULTS["morphology_id_column"],
+        features: Sequence[str] | str | None = DEFAULTS["features"],
+        drop_invalid: bool = DEFAULTS["drop_invalid"],
+        smooth_threshold: float = DEFAULTS["smooth_threshold"],
+        edge_on_threshold: float = DEFAULTS["edge_on_threshold"],
+        artifact_threshold: float = DEFAULTS["artifact_threshold"],
+        keep_artifacts: bool = DEFAULTS["keep_artifacts"],
+        edge_on_rule: str = DEFAULTS["edge_on_rule"],
+        reducer: str = DEFAULTS["reducer"],
+        n_neighbors: int = DEFAULTS["n_neighbors"],
+        n_components: int = DEFAULTS["n_components"],
+        map_components: int = DEFAULTS["map_components"],
+        min_dist: float = DEFAULTS["min_dist"],
+        metric: str = DEFAULTS["metric"],
+        n_epochs: int | None = DEFAULTS["n_epochs"],
+        pca_components: int | None = DEFAULTS["pca_components"],
+        random_state: int = DEFAULTS["random_state"],
+        fit_sample_size: int | None = DEFAULTS["fit_sample_size"],
+        engine: str = DEFAULTS["engine"],
+        min_samples: int = DEFAULTS["min_samples"],
+        min_cluster_size: int = DEFAULTS["min_cluster_size"],
+        cluster_selection_method: str = DEFAULTS["cluster_selection_method"],
+        scale_to_sample: bool = DEFAULTS["scale_to_sample"],
+        ignore_memory_check: bool = DEFAULTS["ignore_memory_check"],
+    ) -> None:
+        self.id_column = id_column
+        self.morphology_id_column = morphology_id_column
+        self.features = features
+        self.drop_invalid = drop_invalid
+        self.smooth_threshold = smooth_threshold
+        self.edge_on_threshold = edge_on_threshold
+        self.artifact_threshold = artifact_threshold
+        self.keep_artifacts = keep_artifacts
+        self.edge_on_rule = edge_on_rule
+        self.reducer = reducer
+        self.n_neighbors = n_neighbors
+        self.n_components = n_components
+        self.map_components = map_components
+        self.min_dist = min_dist
+        self.metric = metric
+        self.n_epochs = n_epochs
+        self.pca_components = pca_components
+        self.random_state = random_state
+        self.fit_sample_size = fit_sample_size
+        self.engine = engine
+        self.min_samples = min_samples
+        self.min_cluster_size = min_cluster_size
+        self.cluster_selection_method = cluster_selection_method
+        self.scale_to_sample = scale_to_sample
+        self.ignore_memory_check = ignore_memory_check
+
+    def fit(
+        self,
+        representations: TableLike,
+        morphology: TableLike | None = None,
+        run: RunFolder | None = None,
+    ) -> RareClassSearch:
+        """Read and check the tables, then select, reduce and cluster.
+
+        Parameters
+        ----------
+        representations : path or DataFrame
+            ``id_str`` (or ``id_column``) and ``feat_*`` columns, optionally the fractions.
+        morphology : path or DataFrame, default=None
+            Vote fractions joined on the id (``morphology_id_column``).
+        run : RunFolder, default=None
+            Record, cache and write each stage there (``run_search`` passes one).
+
+        Returns
+        -------
+        self
+        """
+        params = validate(self.get_params())
+        inputs = prepare_inputs(
+            representations, morphology, params["id_column"], params["morphology_id_column"],
+            params["features"], params["drop_invalid"],
+        )  # fmt: skip
+        return self._set_result(search(inputs, params, run))
+
+    def _set_result(self, result: SearchResult) -> RareClassSearch:
+        self.ids_ = result.ids
+        self.labels_ = result.labels
+        self.probabilities_ = result.probabilities
+        self.outlier_scores_ = result.outlier_scores
+        self.embedding_ = result.embedding
+        self.map_embedding_ = result.map_embedding
+        self.clusters_ = result.clusters
+        self.condensed_tree_ = result.condensed_tree
+        self.selection_ = result.selection
+        self.galaxies_ = result.galaxies
+        self.counts_ = result.counts
+        self.params_used_ = result.params_used
+        self.warnings_ = result.warnings
+        self.timings_ = result.timings
+        return self
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted search to a run folder (Parquet tables and run.json; no pickle)."""
+        from raregal.search.record import record_search
+
+        if not hasattr(self, "labels_"):
+            raise RaregalError("fit the search before saving it")
+        run = RunFolder(path)
+        run.write_table("selection", self.selection_)
+        run.write_table("embedding", embedding_frame(self.ids_, self.embedding_,
+                                                     self.map_embedding_))  # fmt: skip
+        run.write_table("galaxies", self.galaxies_)
+        run.write_table("clusters", self.clusters_)
+        run.write_table("condensed_tree", self.condensed_tree_)
+        record_search(run, self)
+        run.save()
+        return run.path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RareClassSearch:
+        """Read a run folder written by ``save`` or ``run_search`` (checked by its contract)."""
+        from raregal.errors import InputError
+
+        run = RunFolder.open(path)
+        record = run.record.get("search")
+        if not record:
+            raise InputError("run.json holds no search; run `raregal search` first", path=path)
+        params = {k: v for k, v in record["params"].items() if k in PARAMETER_TABLE}
+        search = cls(**params)
+        galaxies = run.read_table("galaxies")
+        used = record.get("params_used", {})
+        n_components = used.get("n_components", DEFAULTS["n_components"])
+        map_components = used.get("map_components", DEFAULTS["map_components"])
+        search.galaxies_ = galaxies
+        search.ids_ = galaxies[ID_COLUMN].astype(str).to_numpy()
+        search.labels_ = galaxies["cluster"].to_numpy()
+        search.probabilities_ = galaxies["probability"].to_numpy()
+        search.outlier_scores_ = galaxies["outlier_score"].to_numpy()
+        search.embedding_ = galaxies[umap_columns(n_components)].to_numpy()
+        search.map_embedding_ = galaxies[map_columns(map_components)].to_numpy()
+        search.clusters_ = run.read_table("clusters")
+        search.condensed_tree_ = run.read_table("condensed_tree")
+        search.selection_ = run.read_table("selection")
+        search.counts_ = record.get("counts", {})
+        search.params_used_ = used
+        search.warnings_ = record.get("warnings", [])
+        search.timings_ = {}
+        return search
+

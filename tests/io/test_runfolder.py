@@ -1,0 +1,127 @@
+"""The run folder record: inputs with checksums, counts, stage timing, caching by parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+from raregal.errors import InputError
+from raregal.io.runfolder import RunFolder, cluster_letter, file_checksum, params_key
+from raregal.io.tables import write_table
+
+
+def test_input_checksum_and_counts_are_saved(tmp_path):
+    data = tmp_path / "reps.parquet"
+    data.write_bytes(b"abc" * 1000)
+    run = RunFolder(tmp_path / "run")
+    checksum = run.add_input("representations", data)
+    run.set_count("selected", 7)
+    run.set_count("selection", {"removed_smooth": 3})
+    run.save()
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert checksum == "sha256:" + hashlib.sha256(b"abc" * 1000).hexdigest()
+    assert record["inputs"]["representations"]["bytes"] == 3000
+    assert record["counts"] == {"selected": 7, "selection": {"removed_smooth": 3}}
+    assert record["versions"]["numpy"]
+    assert file_checksum(data, chunk=7) == checksum
+
+
+def embedding(ids=("a", "b")) -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame({"id_str": list(ids), "umap_0": [1.0] * n, "map_x": [0.0] * n,
+                         "map_y": [0.0] * n})  # fmt: skip
+
+
+def test_stage_is_reused_only_with_same_key_and_outputs(tmp_path):
+    run = RunFolder(tmp_path)
+    with run.stage("reduce", {"n_neighbors": 50}, upstream="u1", outputs=("embedding",)) as stage:
+        assert not stage.reused
+        run.write_table("embedding", embedding(), key=stage.key)
+        stage.note(engine="umap-learn")
+    again = RunFolder(tmp_path)  # a new process reads the record back
+    with again.stage("reduce", {"n_neighbors": 50}, upstream="u1", outputs=("embedding",)) as s:
+        assert s.reused
+    first_seconds = RunFolder(tmp_path).record["stages"]["reduce"]["computed_seconds"]
+    assert again.record["stages"]["reduce"]["reused"] is True
+    assert again.record["stages"]["reduce"]["computed_seconds"] == first_seconds
+    with again.stage("reduce", {"n_neighbors": 30}, upstream="u1", outputs=("embedding",)) as s:
+        assert not s.reused
+        again.write_table("embedding", embedding(), key=s.key)
+    with again.stage("reduce", {"n_neighbors": 30}, upstream="u2", outputs=("embedding",)) as s:
+        assert not s.reused
+        again.write_table("embedding", embedding(), key=s.key)
+    with again.stage("reduce", {"n_neighbors": 30}, upstream="u2", outputs=("embedding",)) as s:
+        assert s.reused
+    (tmp_path / "embedding.parquet").unlink()
+    with again.stage("reduce", {"n_neighbors": 30}, upstream="u2", outputs=("embedding",)) as s:
+        assert not s.reused
+
+
+def test_a_table_written_by_another_stage_run_is_not_reused(tmp_path):
+    """run.json names the key of the last run; a table carrying another key (a run killed
+    between two writes left it) is computed again, never reused."""
+    run = RunFolder(tmp_path)
+    with run.stage("reduce", {"n_neighbors": 50}, outputs=("embedding",)) as stage:
+        run.write_table("embedding", embedding(), key=stage.key)
+    run.write_table("embedding", embedding(), key="a-key-of-another-run")
+    with RunFolder(tmp_path).stage("reduce", {"n_neighbors": 50}, outputs=("embedding",)) as s:
+        assert not s.reused
+
+
+def test_failed_stage_is_not_recorded(tmp_path):
+    run = RunFolder(tmp_path)
+    with pytest.raises(RuntimeError), run.stage("cluster", {"min_samples": 5}, outputs=("x",)):
+        raise RuntimeError("interrupted")
+    assert "cluster" not in RunFolder(tmp_path).record["stages"]
+
+
+def test_params_key_is_stable_and_order_free():
+    assert params_key({"a": 1, "b": 2}, "u") == params_key({"b": 2, "a": 1}, "u")
+    assert params_key({"a": 1}, "u") != params_key({"a": 2}, "u")
+    assert params_key({"a": 1}, "u") != params_key({"a": 1}, "v")
+
+
+def test_tables_round_trip_with_their_key(tmp_path):
+    run = RunFolder(tmp_path)
+    df = embedding()
+    run.write_table("embedding", df, key="k1", metadata={"note": "x"})
+    back = run.read_table("embedding")
+    pd.testing.assert_frame_equal(back, df)
+    assert back.attrs["raregal"]["key"] == "k1" and back.attrs["raregal"]["note"] == "x"
+    assert run.table_key("embedding") == "k1"
+    assert run.has_table("embedding") and not run.has_table("clusters")
+
+
+def test_tables_that_break_the_contract_are_refused_on_write_and_read(tmp_path):
+    run = RunFolder(tmp_path)
+    with pytest.raises(InputError, match=r"the galaxies table lacks 5 required column\(s\)"):
+        run.write_table("galaxies", pd.DataFrame({"id_str": ["a"], "cluster": [0]}))
+    with pytest.raises(InputError, match=r"column 'kept' of the selection table .* expected bool"):
+        run.write_table("selection", pd.DataFrame({"id_str": ["a"], "kept": ["yes"],
+                                                   "removed_by": [""]}))  # fmt: skip
+    write_table(pd.DataFrame({"id_str": ["a"], "umap_0": [1.0]}), run.table_path("embedding"))
+    with pytest.raises(InputError, match=r"embedding\.parquet: the embedding table lacks 2"):
+        run.read_table("embedding")
+    with pytest.raises(InputError, match=r"the run has no clusters\.parquet"):
+        run.read_table("clusters")
+
+
+def test_a_folder_of_an_older_format_is_refused_with_one_line(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"versions": {"raregal": "0.1.0"}}))
+    for opener in (RunFolder.open, RunFolder):
+        with pytest.raises(InputError, match=r"format 1 \(written by raregal 0\.1\.0\); this"):
+            opener(tmp_path)
+    with pytest.raises(InputError, match=r"missing: is not a run folder"):
+        RunFolder.open(tmp_path / "missing")
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"run\.json is not valid JSON"):
+        RunFolder.open(tmp_path)
+
+
+def test_cluster_letters():
+    assert [cluster_letter(i) for i in (-1, 0, 1, 25, 26, 27, 51, 52, 701, 702)] == [
+        "", "A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA",
+    ]  # fmt: skip
