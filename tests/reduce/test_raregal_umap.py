@@ -10,9 +10,16 @@ from raregal.cluster import cluster
 from raregal.recovery import recovery_summary
 from raregal.reduce import REDUCERS, reduce
 from raregal.reduce.neighbours import hnsw_neighbors, self_first
-from raregal.reduce.raregal_umap import RaregalUmapReducer, pca_init
+from raregal.reduce.raregal_umap import (
+    RaregalUmapReducer,
+    build_graph,
+    layout_graph,
+    layout_start,
+    pca_init,
+)
 from raregal.reduce.umap_learn import UmapLearnReducer
 from raregal.synthetic import make_representations
+from threads import numba_threads
 
 GROUPS = (150, 120, 90)
 
@@ -81,12 +88,51 @@ def test_recovers_planted_groups_as_well_as_umap_learn(planted):
         assert row.best_purity >= 0.8 and row.fraction_held >= 0.2, row
 
 
-def test_reduce_reuses_its_neighbours_for_the_map(planted):
+def test_reduce_reuses_its_neighbours_and_graph_for_the_map(planted):
     result = reduce(planted[0][:1200], reducer="raregal", n_neighbors=15, n_epochs=30)
     assert result.embedding.shape == (1200, 5) and result.map_embedding.shape == (1200, 2)
-    assert "embedding_neighbors" in result.timings and "map_neighbors" not in result.timings
-    assert result.info["map_reused_neighbors"]
-    assert np.isfinite(result.embedding).all()
+    assert {"embedding_neighbors", "embedding_graph", "map_init", "map_layout"} <= set(
+        result.timings
+    )
+    assert "map_neighbors" not in result.timings and "map_graph" not in result.timings
+    assert result.info["map_reused_neighbors"] and result.info["map_reused_graph"]
+    assert np.isfinite(result.embedding).all() and np.isfinite(result.map_embedding).all()
+
+
+def test_one_graph_laid_out_per_seed_is_the_engine(planted):
+    """``build_graph`` once and ``layout_graph`` per seed give what the engine gives for each
+    seed (one thread, where layouts are reproducible); the seeds differ."""
+    X = planted[0][:1500]
+    params = {"n_neighbors": 15, "n_epochs": 40}
+    with numba_threads(1):
+        graph = build_graph(X, params["n_neighbors"], n_threads=1)
+        start = pca_init(X, 3, random_state=0)
+        layouts = [layout_graph(graph, start, params["n_epochs"], random_state=s, n_threads=1)
+                   for s in (0, 1)]  # fmt: skip
+        engine = RaregalUmapReducer(n_components=3, random_state=1, n_threads=1, init=start,
+                                    graph=graph, **params)  # fmt: skip
+        np.testing.assert_array_equal(engine.fit_transform(X), layouts[1])
+    assert not np.array_equal(layouts[0], layouts[1])
+    assert "neighbors" not in engine.timings and engine.graph_ is graph
+    assert graph.graph.shape == (1500, 1500) and graph.indices.shape == (1500, 15)
+    with pytest.raises(ValueError, match="graph of 1500 rows given for 1000 rows"):
+        RaregalUmapReducer(graph=graph).fit_transform(X[:1000])
+
+
+def test_map_starts_from_the_clustered_layout(planted):
+    """The map's start is the clustered layout's principal plane: its first axis carries the
+    most variance, and the map keeps the planted groups' neighbours as the 5-D layout does."""
+    X, groups = planted
+    engine = RaregalUmapReducer(n_components=5, n_neighbors=15, n_epochs=60)
+    embedding = engine.fit_transform(X)
+    start = layout_start(embedding, 2)
+    assert start.shape == (3000, 2) and start[:, 0].std() >= start[:, 1].std()
+    map_layout = engine.map_layout(2, n_epochs=60)
+    planted_rows = np.flatnonzero(groups != "bulk")
+    d2 = ((map_layout[planted_rows, None] - map_layout[None, planted_rows]) ** 2).sum(-1)
+    nearest = np.argsort(d2, axis=1)[:, 1:11]
+    same = groups[planted_rows][nearest] == groups[planted_rows][:, None]
+    assert same.mean() > 0.9
 
 
 def test_one_thread_is_reproducible(planted, monkeypatch):

@@ -31,6 +31,21 @@ CLIP = 4.0
 """umap-learn's bound on each gradient component."""
 
 
+def ab_params(spread: float = 1.0, min_dist: float = 0.1) -> tuple[float, float]:
+    """The curve ``1 / (1 + a d^(2b))`` closest to umap-learn's offset exponential for
+    ``min_dist`` (umap-learn's ``find_ab_params``, here so that a layout does not import
+    umap-learn, whose import alone takes seconds)."""
+    from scipy.optimize import curve_fit
+
+    def curve(x: np.ndarray, a: float, b: float) -> np.ndarray:
+        return 1.0 / (1.0 + a * x ** (2 * b))
+
+    xv = np.linspace(0, spread * 3, 300)
+    yv = np.where(xv < min_dist, 1.0, np.exp(-(xv - min_dist) / spread))
+    params, _ = curve_fit(curve, xv, yv)
+    return float(params[0]), float(params[1])
+
+
 def epochs_per_sample(weights: np.ndarray, n_epochs: int) -> np.ndarray:
     """Epochs between two samples of each edge: the heaviest edge is sampled every epoch."""
     weights = np.asarray(weights, dtype=np.float64)
@@ -184,7 +199,7 @@ def optimize_layout(
     n_epochs : int
         Passes over the schedule; edges lighter than ``max / n_epochs`` are dropped first.
     a, b : float
-        The curve's parameters (``umap.umap_.find_ab_params(spread, min_dist)``).
+        The curve's parameters (``ab_params(spread, min_dist)``).
     gamma, negative_sample_rate, initial_alpha
         umap-learn's ``repulsion_strength``, ``negative_sample_rate`` and ``learning_rate``.
     random_state : int or None, default=0

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from raregal.reduce.fuzzy_graph import memberships, smooth_knn_dist
 from raregal.reduce.layout import place_points
 from raregal.reduce.neighbours import hnsw_query
 
@@ -57,20 +58,11 @@ class FittedLayout:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Positions of the rows of ``X`` in the fitted layout, float32 (n, n_components)."""
-        from umap.umap_ import compute_membership_strengths, smooth_knn_dist
-
         X = np.ascontiguousarray(X, dtype=np.float32)
         if len(X) == 0:
             return np.empty((0, self.n_components), dtype=np.float32)
         indices, dists = hnsw_query(self.index, X, self.n_neighbors, self.metric, self.n_threads)
-        sigmas, rhos = smooth_knn_dist(dists, float(self.n_neighbors), local_connectivity=0.0)
-        rows, cols, vals, _ = compute_membership_strengths(
-            indices, dists, sigmas, rhos, bipartite=True
-        )
-        graph = scipy.sparse.csr_matrix(
-            (vals, (rows, cols)), shape=(len(X), len(self.embedding_)), dtype=np.float32
-        )
-        graph.eliminate_zeros()
+        graph = placement_graph(indices, dists, self.n_neighbors, len(self.embedding_))
         init = weighted_start(graph, self.embedding_)
         if self.n_epochs is None:
             n_epochs = 100 if len(X) <= SMALL_CHUNK else 30
@@ -79,6 +71,25 @@ class FittedLayout:
         return place_points(
             init, graph, self.embedding_, n_epochs, self.a, self.b, random_state=self.random_state
         )
+
+
+def placement_graph(
+    indices: np.ndarray, distances: np.ndarray, n_neighbors: int, n_fitted: int
+) -> scipy.sparse.csr_matrix:
+    """Memberships of new rows in their fitted neighbours (new x fitted, float32 CSR).
+
+    umap-learn's ``transform``: ``smooth_knn_dist`` with local connectivity 0 and a one-sided
+    (bipartite) graph, without the fuzzy union.
+    """
+    sigmas, rhos = smooth_knn_dist(distances, float(n_neighbors), local_connectivity=0.0)
+    values = memberships(indices, distances, sigmas, rhos, bipartite=True)
+    n, width = indices.shape
+    graph = scipy.sparse.csr_matrix(
+        (values.ravel(), np.maximum(indices, 0).astype(np.int32).ravel(),
+         np.arange(0, n * width + 1, width, dtype=np.int64)), shape=(n, n_fitted),
+    )  # fmt: skip
+    graph.eliminate_zeros()
+    return graph
 
 
 def weighted_start(graph: scipy.sparse.csr_matrix, embedding: np.ndarray) -> np.ndarray:

@@ -7,30 +7,42 @@ how the work is done at survey scale:
 - neighbours from an HNSW graph (hnswlib, all threads) instead of NN-descent on one thread;
   metrics that hnswlib lacks fall back to pynndescent on all threads; below
   ``raregal.reduce.neighbours.SMALL_DATA`` rows they are exact, as in umap-learn;
+- the fuzzy graph from raregal's own kernels (``raregal.reduce.fuzzy_graph``: umap-learn's
+  computation, compiled once and cached on disk, parallel);
 - initialisation from the first principal components of the input (seconds) instead of the
   spectral layout of the graph (minutes at 632k galaxies);
 - the layout SGD runs in parallel over vertices (``raregal.reduce.layout``; umap-learn falls
   back to one thread whenever ``random_state`` is set).
 
-The layout is the same on any number of threads; the HNSW graph built on several threads can
-differ slightly from run to run (``RAREGAL_NUM_THREADS=1`` makes the whole embedding identical).
-With ``keep_model`` the engine keeps its HNSW index and layout as ``model_``
-(``raregal.reduce.placement.FittedLayout``), whose ``transform`` places new galaxies (sample
-fits).
-``raregal.bench`` measures the speed-up and the agreement with umap-learn.
+Several layouts of one data set share the work up to the graph: ``build_graph`` finds the
+neighbours and the fuzzy graph once (``UmapGraph``), ``layout_graph`` lays it out from a start
+with a seed, as often as wanted (the 2-D map of a search, or several seeds of the clustered
+layout). The engine ``RaregalUmapReducer`` is those two steps behind the reduce contract; its
+``map_layout`` lays out the map from the same graph, started from the clustered layout.
+
+On one thread a layout is reproducible; the HNSW graph built on several threads can differ
+slightly from run to run, and so can the lock-free layout (``RAREGAL_NUM_THREADS=1`` makes the
+whole embedding identical). With ``keep_model`` the engine keeps its HNSW index and layout as
+``model_`` (``raregal.reduce.placement.FittedLayout``), whose ``transform`` places new galaxies
+(sample fits). ``raregal.bench`` measures the speed-up and the agreement with umap-learn.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from raregal.config import DEFAULTS
-from raregal.errors import InputError, MissingDependencyError
-from raregal.reduce.layout import optimize_layout
+from raregal.errors import InputError
+from raregal.reduce.fuzzy_graph import fuzzy_simplicial_set
+from raregal.reduce.layout import ab_params, optimize_layout
 from raregal.reduce.neighbours import (
     HNSW_METRICS,
     SMALL_DATA,
@@ -44,6 +56,24 @@ from raregal.reduce.placement import FittedLayout
 from raregal.settings import num_threads
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def numba_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block on ``n_threads`` numba threads (None: ``settings.num_threads()``)."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads or num_threads(), numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def default_epochs(n: int) -> int:
+    """umap-learn's rule for ``n_epochs=None``: 200 above 10,000 rows, 500 up to that."""
+    return 200 if n > 10_000 else 500
 
 
 def pca_init(X: np.ndarray, n_components: int, random_state: int | None = 0) -> np.ndarray:
@@ -63,13 +93,187 @@ def pca_init(X: np.ndarray, n_components: int, random_state: int | None = 0) -> 
     return layout
 
 
+@dataclass
+class UmapGraph:
+    """What every layout of one data set shares: its neighbours and its fuzzy graph.
+
+    Attributes
+    ----------
+    indices : ndarray of int64, shape (n, n_neighbors)
+        Each row's neighbours, itself first.
+    distances : ndarray of float32, shape (n, n_neighbors)
+    graph : scipy.sparse.csr_matrix of float32, shape (n, n)
+        umap-learn's fuzzy simplicial set (symmetric, rows sorted).
+    n_neighbors : int
+    metric : str
+    index : hnswlib.Index or None
+        The HNSW index over the rows, when kept (to place new rows later).
+    timings : dict of str to float
+        Seconds of ``neighbors`` (absent when given) and ``graph``.
+    """
+
+    indices: np.ndarray
+    distances: np.ndarray
+    graph: scipy.sparse.csr_matrix
+    n_neighbors: int
+    metric: str
+    index: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def knn(self) -> tuple[np.ndarray, np.ndarray, None]:
+        """(indices, distances, None): the neighbours in the form engines pass on as ``knn``."""
+        return self.indices, self.distances, None
+
+
+def find_neighbors(
+    X: np.ndarray,
+    n_neighbors: int,
+    metric: str = DEFAULTS["metric"],
+    random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Each row's ``n_neighbors`` nearest rows, itself first: (indices, distances, index).
+
+    Exact below ``SMALL_DATA`` rows (as umap-learn; the same on any thread count), HNSW for the
+    metrics hnswlib has (``index`` is the HNSW index), pynndescent on every thread otherwise
+    (``index`` None).
+    """
+    if len(X) < SMALL_DATA:
+        indices, dists = exact_neighbors(X, n_neighbors, metric)
+        return (*self_first(indices.astype(np.int64), dists), None)
+    if metric in HNSW_METRICS:
+        index = hnsw_index(X, metric, random_state, n_threads)
+        indices, dists = hnsw_query(index, X, n_neighbors, metric, n_threads)
+        return (*self_first(indices, dists), index)
+    from umap.umap_ import nearest_neighbors
+
+    rng = np.random.RandomState(random_state)
+    indices, dists, _ = nearest_neighbors(
+        X, n_neighbors, metric, {}, False, rng, low_memory=True, n_jobs=-1
+    )
+    return indices, dists, None
+
+
+def build_graph(
+    X: np.ndarray,
+    n_neighbors: int = DEFAULTS["n_neighbors"],
+    metric: str = DEFAULTS["metric"],
+    random_state: int | None = DEFAULTS["random_state"],
+    knn: tuple[Any, ...] | None = None,
+    keep_index: bool = False,
+    n_threads: int | None = None,
+) -> UmapGraph:
+    """The neighbours and the fuzzy graph of ``X``, shared by every layout of it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    n_neighbors, metric, random_state
+        As in umap-learn (``random_state`` seeds the HNSW levels).
+    knn : tuple, default=None
+        Neighbours found earlier, (indices, distances, ...), itself first; no search then.
+    keep_index : bool, default=False
+        Keep the HNSW index (``UmapGraph.index``) to place new rows later; built if ``knn``
+        was given or the neighbours were exact.
+    n_threads : int, default=None
+        Threads; None uses ``raregal.settings.num_threads()``.
+
+    Returns
+    -------
+    UmapGraph
+
+    Examples
+    --------
+    Three seeds of the clustered layout from one graph and one start:
+
+    >>> graph = build_graph(X)                                        # doctest: +SKIP
+    >>> start = pca_init(X, 5)                                        # doctest: +SKIP
+    >>> layouts = [layout_graph(graph, start, random_state=s) for s in (0, 1, 2)]  # doctest: +SKIP
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if keep_index and metric not in HNSW_METRICS:
+        raise InputError(
+            f"reducer 'raregal' places new points (fit_sample_size) only with metric "
+            f"{' or '.join(HNSW_METRICS)}; got {metric!r}: use reducer 'umap-learn'",
+            column="metric",
+        )
+    timings: dict[str, float] = {}
+    index = None
+    with numba_threads(n_threads):
+        start = time.perf_counter()
+        if knn is None:
+            indices, dists, index = find_neighbors(X, n_neighbors, metric, random_state,
+                                                   n_threads)  # fmt: skip
+            timings["neighbors"] = round(time.perf_counter() - start, 3)
+        else:
+            indices, dists = np.asarray(knn[0]), np.asarray(knn[1], dtype=np.float32)
+        start = time.perf_counter()
+        graph = fuzzy_simplicial_set(indices, dists, n_neighbors)
+        timings["graph"] = round(time.perf_counter() - start, 3)
+    if keep_index and index is None:
+        index = hnsw_index(X, metric, random_state, n_threads)
+    return UmapGraph(indices, dists, graph, n_neighbors, metric,
+                     index if keep_index else None, timings)  # fmt: skip
+
+
+def layout_graph(
+    graph: UmapGraph | scipy.sparse.spmatrix,
+    init: np.ndarray,
+    n_epochs: int | None = DEFAULTS["n_epochs"],
+    min_dist: float = DEFAULTS["min_dist"],
+    random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
+) -> np.ndarray:
+    """Lay out the fuzzy graph from ``init`` with umap-learn's SGD (``raregal.reduce.layout``).
+
+    Parameters
+    ----------
+    graph : UmapGraph or sparse matrix of shape (n, n)
+    init : ndarray of shape (n, n_components)
+        The start (``pca_init``, ``layout_start`` of another layout, ...); rescaled to
+        [0, 10] per axis as umap-learn does. Not changed.
+    n_epochs : int or None, default=None
+        None: umap-learn's rule (``default_epochs``).
+    min_dist : float, default=0.1
+    random_state : int or None, default=0
+        Seed of the negative samples.
+    n_threads : int, default=None
+
+    Returns
+    -------
+    ndarray of float32, shape (n, n_components)
+    """
+    matrix = graph.graph if isinstance(graph, UmapGraph) else graph
+    epochs = default_epochs(matrix.shape[0]) if n_epochs is None else int(n_epochs)
+    a, b = ab_params(1.0, min_dist)
+    with numba_threads(n_threads):
+        return optimize_layout(init, matrix, epochs, a, b, random_state=random_state)
+
+
+def layout_start(embedding: np.ndarray, n_components: int) -> np.ndarray:
+    """A start for a layout of fewer dimensions: the principal axes of ``embedding``.
+
+    The map of a search starts from its clustered layout's first two principal components, so
+    that it begins with the groups the clustered layout has already formed.
+    """
+    from sklearn.decomposition import PCA
+
+    embedding = np.asarray(embedding, dtype=np.float32)
+    if n_components >= embedding.shape[1]:
+        return embedding[:, :n_components].copy()
+    return PCA(n_components=n_components, random_state=0).fit_transform(embedding).astype(
+        np.float32
+    )
+
+
 class RaregalUmapReducer(UmapParams):
     """UMAP with parallel HNSW neighbours, PCA initialisation and a parallel layout.
 
     Follows the reduce engine contract (``raregal.reduce.stage``): built with the UMAP
     parameters, exposes ``fit_transform(X)``, ``timings`` (seconds per step: ``neighbors``,
     ``graph``, ``init``, ``layout``) and ``knn_`` (indices, distances, None) so the 2-D map
-    reuses the neighbours.
+    reuses the neighbours; ``map_layout`` lays the map out from this fit's graph and layout.
 
     Parameters
     ----------
@@ -78,10 +282,21 @@ class RaregalUmapReducer(UmapParams):
         umap-learn's rule (200 above 10,000 rows, 500 below).
     knn : tuple, default=None
         Precomputed (indices, distances, ...) to reuse instead of a neighbour search.
-    init : {'pca', 'spectral'}, default='pca'
-        Initial layout; 'spectral' is umap-learn's (slow at survey scale).
+    init : {'pca', 'spectral'} or ndarray, default='pca'
+        Initial layout; 'spectral' is umap-learn's (slow at survey scale); an array of shape
+        (n, n_components) is used as given.
     n_threads : int, default=None
         Threads; None uses ``raregal.settings.num_threads()``.
+    graph : UmapGraph, default=None
+        A graph built earlier (``build_graph``) for these rows: no neighbour search, no graph.
+
+    Attributes
+    ----------
+    graph_ : UmapGraph
+        The neighbours and fuzzy graph of the fit (shareable with other layouts).
+    embedding_ : ndarray of float32, shape (n, n_components)
+    model_ : FittedLayout or None
+        With ``keep_model``: what placing new points needs.
     """
 
     name = "raregal"
@@ -97,39 +312,32 @@ class RaregalUmapReducer(UmapParams):
         n_epochs: int | None = DEFAULTS["n_epochs"],
         random_state: int | None = DEFAULTS["random_state"],
         knn: tuple[Any, ...] | None = None,
-        init: str = "pca",
+        init: str | np.ndarray = "pca",
         n_threads: int | None = None,
+        graph: UmapGraph | None = None,
     ) -> None:
         super().__init__(n_components, n_neighbors, min_dist, metric, n_epochs, random_state, knn)
         self.init = init
         self.n_threads = n_threads
+        self.graph = graph
         self.model_: FittedLayout | None = None
-        self._index: Any = None
 
-    def _neighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(X) < SMALL_DATA:  # exact, as umap-learn does, and the same on any thread count
-            indices, dists = exact_neighbors(X, self.n_neighbors, self.metric)
-            return self_first(indices.astype(np.int64), dists)
-        if self.metric in HNSW_METRICS:
-            self._index = hnsw_index(X, self.metric, self.random_state, self.n_threads)
-            indices, dists = hnsw_query(self._index, X, self.n_neighbors, self.metric,
-                                        self.n_threads)  # fmt: skip
-            return self_first(indices, dists)
-        from umap.umap_ import nearest_neighbors
+    def _start(self, X: np.ndarray, graph: UmapGraph) -> np.ndarray:
+        if isinstance(self.init, np.ndarray):
+            if self.init.shape != (len(X), self.n_components):
+                raise ValueError(f"init of shape {self.init.shape} does not match "
+                                 f"({len(X)}, {self.n_components})")  # fmt: skip
+            return self.init
+        if self.init == "pca":
+            return pca_init(X, self.n_components, self.random_state)
+        if self.init == "spectral":
+            from umap.spectral import spectral_layout
 
-        rng = np.random.RandomState(self.random_state)
-        indices, dists, _ = nearest_neighbors(
-            X, self.n_neighbors, self.metric, {}, False, rng, low_memory=True, n_jobs=-1
-        )
-        return indices, dists
+            rng = np.random.RandomState(self.random_state)
+            return spectral_layout(X, graph.graph, self.n_components, rng)
+        raise ValueError(f"init must be 'pca', 'spectral' or an array, got {self.init!r}")
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
-        try:
-            import numba
-            from umap.spectral import spectral_layout
-            from umap.umap_ import find_ab_params, fuzzy_simplicial_set
-        except ImportError as exc:  # pragma: no cover - umap-learn is a core dependency
-            raise MissingDependencyError("umap-learn", "all") from exc
         X = np.ascontiguousarray(X, dtype=np.float32)
         if self.keep_model and self.metric not in HNSW_METRICS:
             raise InputError(
@@ -137,52 +345,55 @@ class RaregalUmapReducer(UmapParams):
                 f"{' or '.join(HNSW_METRICS)}; got {self.metric!r}: use reducer 'umap-learn'",
                 column="metric",
             )
-        self._index = None
-        threads = self.n_threads or num_threads()
-        previous_threads = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            return self._fit_transform(X, fuzzy_simplicial_set, spectral_layout, find_ab_params)
-        finally:
-            numba.set_num_threads(previous_threads)
-
-    def _fit_transform(self, X, fuzzy_simplicial_set, spectral_layout, find_ab_params):
-        if self.init not in ("pca", "spectral"):
-            raise ValueError(f"init must be 'pca' or 'spectral', got {self.init!r}")
-        rng = np.random.RandomState(self.random_state)
+        graph = self.graph
+        if graph is None:
+            graph = build_graph(X, self.n_neighbors, self.metric, self.random_state, self.knn,
+                                self.keep_model, self.n_threads)  # fmt: skip
+            self.timings.update(graph.timings)
+        elif len(graph.indices) != len(X):
+            raise ValueError(f"graph of {len(graph.indices)} rows given for {len(X)} rows")
+        self.knn_ = graph.knn
         start = time.perf_counter()
-        if self.knn is None:
-            indices, dists = self._neighbors(X)
-            self.timings["neighbors"] = round(time.perf_counter() - start, 3)
-        else:
-            indices, dists = self.knn[0], self.knn[1]
-        self.knn_ = (indices, dists, None)
-        start = time.perf_counter()
-        graph, _, _ = fuzzy_simplicial_set(
-            X, self.n_neighbors, rng, self.metric, {}, indices, dists
-        )
-        self.timings["graph"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        init: Any = self.init
-        if self.init == "pca":
-            init = pca_init(X, self.n_components, self.random_state)
-        elif self.init == "spectral":
-            init = spectral_layout(X, graph, self.n_components, rng)
+        init = self._start(X, graph)
         self.timings["init"] = round(time.perf_counter() - start, 3)
-        n_epochs = self.n_epochs
-        if n_epochs is None:
-            n_epochs = 200 if len(X) > 10_000 else 500
-        a, b = find_ab_params(1.0, self.min_dist)
         start = time.perf_counter()
-        embedding = optimize_layout(init, graph, n_epochs, a, b, random_state=self.random_state)
+        embedding = layout_graph(graph, init, self.n_epochs, self.min_dist, self.random_state,
+                                 self.n_threads)  # fmt: skip
         self.timings["layout"] = round(time.perf_counter() - start, 3)
+        self.embedding_ = embedding
         if self.keep_model:
-            index = self._index if self._index is not None else hnsw_index(
+            index = graph.index if graph.index is not None else hnsw_index(
                 X, self.metric, self.random_state, self.n_threads
             )  # fmt: skip
+            a, b = ab_params(1.0, self.min_dist)
             self.model_ = FittedLayout(
                 index, embedding, self.n_neighbors, self.metric, a, b, self.n_epochs,
                 self.random_state, self.n_threads,
             )  # fmt: skip
-        self._index = None
+            graph.index = None  # the model holds it now
+        self.graph_ = graph
         return embedding
+
+    def map_layout(self, n_components: int, n_epochs: int | None = None) -> np.ndarray:
+        """A second layout of the fitted rows (the map): same graph, started from this fit.
+
+        Parameters
+        ----------
+        n_components : int
+            Dimensions of the map.
+        n_epochs : int or None, default=None
+            None: the fit's epochs.
+
+        Returns
+        -------
+        ndarray of float32, shape (n, n_components)
+        """
+        start = time.perf_counter()
+        init = layout_start(self.embedding_, n_components)
+        self.timings["map_init"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        epochs = self.n_epochs if n_epochs is None else n_epochs
+        layout = layout_graph(self.graph_, init, epochs, self.min_dist, self.random_state,
+                              self.n_threads)  # fmt: skip
+        self.timings["map_layout"] = round(time.perf_counter() - start, 3)
+        return layout

@@ -111,11 +111,17 @@ def reduce(
     embedding = first.fit_transform(X)
     timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
     logger.info("UMAP to %d dimensions for the map", map_components)
-    second = _engine(registry, engine, n, fit_sample_size, n_components=map_components,
-                     knn=getattr(first, "knn_", None), **umap_params)  # fmt: skip
-    map_embedding = second.fit_transform(X)
-    timings.update({f"map_{k}": v for k, v in second.timings.items()})
-    info["map_reused_neighbors"] = getattr(first, "knn_", None) is not None
+    if hasattr(first, "map_layout"):  # the same graph, started from the clustered layout
+        map_embedding = first.map_layout(map_components)
+        timings.update({k: v for k, v in first.timings.items() if k.startswith("map_")})
+        info["map_reused_neighbors"] = info["map_reused_graph"] = True
+    else:
+        second = _engine(registry, engine, n, fit_sample_size, n_components=map_components,
+                         knn=getattr(first, "knn_", None), **umap_params)  # fmt: skip
+        map_embedding = second.fit_transform(X)
+        timings.update({f"map_{k}": v for k, v in second.timings.items()})
+        info["map_reused_neighbors"] = getattr(first, "knn_", None) is not None
+        info["map_reused_graph"] = False
     info["reducer_used"] = engine
     if fit_sample_size is not None:
         info["fit_sample_size"] = min(fit_sample_size, n)
