@@ -21,7 +21,7 @@ def parse(argv: list[str]) -> BenchParams:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--only", nargs="+", choices=list(SUITES), default=[], metavar="SUITE",
                         help=f"suites to run: {', '.join(SUITES)} (default all)")  # fmt: skip
-    parser.add_argument("--sizes", nargs="+", type=int, help="speed-suite sizes")
+    parser.add_argument("--sizes", nargs="+", type=int, help="speed- and command-suite sizes")
     parser.add_argument("--seeds", nargs="+", type=int, help="recovery/stability seeds")
     parser.add_argument("--quality-size", type=int, help="rows of the recovery/stability data")
     parser.add_argument(
@@ -36,9 +36,20 @@ def parse(argv: list[str]) -> BenchParams:
     parser.add_argument(
         "--image-n", type=int, help="galaxies of the image-level recovery run (0 skips it)"
     )
+    parser.add_argument(
+        "--compile-n",
+        type=int,
+        help="command suite: size of the cold/warm compile-cost runs (0 skips)",
+    )
+    parser.add_argument(
+        "--large-n", type=int, help="command suite: one more raregal search at this size (2M)"
+    )
+    parser.add_argument(
+        "--fit-sample-size", type=int, help="command suite: --fit-sample-size of the large run"
+    )
     args = parser.parse_args(argv)
     names = ("out", "work", "only", "quick", "sizes", "seeds", "quality_size", "configs",
-             "collect", "image_n")  # fmt: skip
+             "collect", "image_n", "compile_n", "large_n", "fit_sample_size")  # fmt: skip
     return BenchParams(**{name: getattr(args, name) for name in names})
 
 

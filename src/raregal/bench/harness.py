@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 PAPER_SIZES = (50_000, 100_000, 200_000, 632_000)
 QUICK_SIZES = (3_000, 6_000)
+COMMAND_SIZES = (200_000, 632_000)
+"""Sizes of the ``command`` suite (``raregal search`` against the reference script)."""
 
 
 @dataclass
@@ -54,6 +56,13 @@ class BenchParams:
         Galaxies of the image-level recovery run (the demo's simulated survey through the
         bundled encoder, with and without the artifact rule); None means the demo's size
         (none with ``quick``); 0 skips it.
+    compile_n : int, default=None
+        ``command`` suite: table size of the cold/warm compile-cost runs; None means 20,000
+        (none with ``quick``); 0 skips them.
+    large_n : int, default=None
+        ``command`` suite: one more ``raregal search`` at this many galaxies (the 2M run).
+    fit_sample_size : int, default=None
+        ``--fit-sample-size`` of that large run.
     """
 
     out: Path
@@ -66,6 +75,9 @@ class BenchParams:
     configs: list[str] = field(default_factory=lambda: ["raregal", "reference"])
     collect: bool = False
     image_n: int | None = None
+    compile_n: int | None = None
+    large_n: int | None = None
+    fit_sample_size: int | None = None
 
     def resolved_image_n(self) -> int:
         if self.image_n is not None:
@@ -82,6 +94,19 @@ class BenchParams:
 
     def resolved_quality_size(self) -> int:
         return int(self.quality_size or (2_000 if self.quick else 20_000))
+
+
+def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.command import run_command_suite
+
+    sizes = params.sizes or ([2_000] if params.quick else list(COMMAND_SIZES))
+    compile_n = params.compile_n if params.compile_n is not None else (
+        0 if params.quick else 20_000)  # fmt: skip
+    sides = [c for c in params.configs if c in ("raregal", "reference")]
+    large = ({"n": params.large_n, "fit_sample_size": params.fit_sample_size}
+             if params.large_n else None)  # fmt: skip
+    return run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
+                             compile_n or None, large, on_step=partial)  # fmt: skip
 
 
 def _speed(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -116,6 +141,7 @@ SUITES: dict[str, Callable[..., dict[str, Any]]] = {
     "stability": _stability,
     "speed": _speed,
     "throughput": _throughput,
+    "command": _command,
 }
 
 

@@ -49,6 +49,102 @@ def _speed(suite: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
+def _command(suite: dict[str, Any]) -> str:
+    """The command suite: one row per run, a summary per size, compile cost, the large run."""
+    rows, summaries = [], []
+    for n, size in suite.get("sizes", {}).items():
+        for seed, runs in size.get("runs", {}).items():
+            for side, rec in runs.items():
+                if not rec:
+                    rows.append([n, seed, side, "failed or not run"] + [""] * 7)
+                    continue
+                rows.append(
+                    [
+                        n,
+                        seed,
+                        side,
+                        rec.get("selected"),
+                        rec["wall_s"],
+                        rec["peak_gib"],
+                        f"{rec['recovered']}/{rec['classes']}",
+                        rec["mean_fraction_held"],
+                        rec["clusters"],
+                        _steps(rec),
+                        f"{rec['load_average_before'][0]}/{rec['load_average_after'][0]}",
+                    ]
+                )
+        s = size.get("summary", {})
+        ours, ref = s.get("raregal", {}), s.get("reference", {})
+        summaries.append([
+            n, s.get("speedup_total"), s.get("speedup_per_seed"), ours.get("max_peak_gib"),
+            ref.get("max_peak_gib"),
+            f"{ours.get('mean_recovered')} / {ours.get('worst_recovered')}",
+            f"{ref.get('mean_recovered')} / {ref.get('worst_recovered')}",
+            f"{ours.get('mean_fraction_held')} / {ours.get('worst_fraction_held')}",
+            f"{ref.get('mean_fraction_held')} / {ref.get('worst_fraction_held')}",
+        ])  # fmt: skip
+    parts = [
+        _table(
+            [
+                "N",
+                "seed",
+                "command",
+                "selected",
+                "wall s",
+                "peak GiB",
+                "planted",
+                "held (mean)",
+                "leaves",
+                "steps s",
+                "load before/after",
+            ],
+            rows,
+        )
+    ]
+    parts.append(_table(["N", "speed-up (all seeds)", "per seed", "raregal peak GiB",
+                         "reference peak GiB", "raregal recovered mean / worst",
+                         "reference recovered mean / worst", "raregal held mean / worst",
+                         "reference held mean / worst"], summaries))  # fmt: skip
+    compile_cost = suite.get("compile_cost")
+    if compile_cost:
+        parts.append(
+            f"Compiled code, {compile_cost.get('n')} galaxies, empty numba cache "
+            "against a full one:\n\n"
+            + _table(
+                ["command", "cold s", "warm s", "first-run extra s", "cold CPU s", "warm CPU s"],
+                [
+                    [
+                        side,
+                        c["cold_s"],
+                        c["warm_s"],
+                        c["first_run_extra_s"],
+                        c["cold_cpu_s"],
+                        c["warm_cpu_s"],
+                    ]
+                    for side, c in compile_cost.items()
+                    if isinstance(c, dict)
+                ],
+            )
+        )
+    large = suite.get("large")
+    if large:
+        parts.append("Large run:\n\n" + _table(
+            ["N", "command", "selected", "wall s", "peak GiB", "planted", "held (mean)",
+             "steps s"],
+            [[large["n"], " ".join(large["command"][1:2] + large["command"][-2:]),
+              large.get("selected"), large["wall_s"], large["peak_gib"],
+              f"{large['recovered']}/{large['classes']}", large["mean_fraction_held"],
+              _steps(large)]]))  # fmt: skip
+    return "\n\n".join(parts)
+
+
+def _steps(record: dict[str, Any]) -> str:
+    """The largest steps of a run, ``name seconds`` separated by commas."""
+    steps = {k: v for k, v in (record.get("steps_s") or {}).items()
+             if isinstance(v, (int, float)) and k != "total_in_script"}  # fmt: skip
+    return ", ".join(f"{k} {round(v, 1)}" for k, v in steps.items() if v >= 0.5)
+
+
 def _generic(suite: dict[str, Any]) -> str:
     rows = suite.get("rows")
     if rows:
@@ -76,7 +172,8 @@ def markdown(record: dict[str, Any]) -> str:
                   f"{suite.get('machine', {}).get('load_average')}", ""]  # fmt: skip
         if suite.get("note"):
             lines += [suite["note"], ""]
-        lines += [_speed(suite) if name == "speed" else _generic(suite), ""]
+        render = {"speed": _speed, "command": _command}.get(name, _generic)
+        lines += [render(suite), ""]
         for extra in suite.get("tables", []):
             lines += [f"### {extra['title']}", "", _generic(extra), ""]
     return "\n".join(lines)

@@ -262,8 +262,8 @@ def layout_start(embedding: np.ndarray, n_components: int) -> np.ndarray:
     embedding = np.asarray(embedding, dtype=np.float32)
     if n_components >= embedding.shape[1]:
         return embedding[:, :n_components].copy()
-    return PCA(n_components=n_components, random_state=0).fit_transform(embedding).astype(
-        np.float32
+    return (
+        PCA(n_components=n_components, random_state=0).fit_transform(embedding).astype(np.float32)
     )
 
 

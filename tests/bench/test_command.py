@@ -1,0 +1,64 @@
+"""The command suite: commands timed from outside, with the memory of their whole process tree."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from raregal.bench import BenchParams, run_benchmarks
+from raregal.bench.command import run_measured, summarise
+
+HOLD = "import time; x = bytearray({mib} << 20); x[::4096] = b'1' * len(x[::4096]); time.sleep(1)"
+
+
+def test_peak_memory_counts_the_workers(tmp_path):
+    """A parent holding 100 MiB starts a child holding 300 MiB: the tree's peak is their sum;
+    the kernel's high-water mark (``wait4``) is only the larger of the two."""
+    child = HOLD.format(mib=300)
+    parent = (f"import subprocess, sys; {HOLD.format(mib=100)}; "
+              f"subprocess.run([sys.executable, '-c', {child!r}])")  # fmt: skip
+    measured = run_measured([sys.executable, "-c", parent], {}, tmp_path / "log")
+    assert measured["returncode"] == 0 and measured["wall_s"] >= 1.0
+    assert measured["peak_gib"] >= 0.38  # 400 MiB, sampled while both hold their share
+    assert 0.29 < measured["peak_process_gib"] < measured["peak_gib"] - 0.05
+
+
+def test_failed_command_is_reported(tmp_path):
+    measured = run_measured([sys.executable, "-c", "raise SystemExit(3)"], {}, tmp_path / "log")
+    assert measured["returncode"] == 3
+
+
+def test_summary_of_seeds():
+    def run(wall, recovered, held):
+        return {"wall_s": wall, "peak_gib": wall / 100, "recovered": recovered, "classes": 4,
+                "mean_fraction_held": held, "min_fraction_held": held - 0.2}  # fmt: skip
+
+    runs = {0: {"raregal": run(10, 4, 0.9), "reference": run(60, 4, 0.8)},
+            1: {"raregal": run(20, 3, 0.7), "reference": run(60, 4, 0.9)}}  # fmt: skip
+    summary = summarise(1000, runs)
+    assert summary["speedup_per_seed"] == [6.0, 3.0] and summary["speedup_total"] == 4.0
+    assert summary["raregal"]["worst_recovered"] == 3
+    assert summary["raregal"]["mean_recovered"] == 3.5
+    assert summary["reference"]["worst_fraction_held"] == pytest.approx(0.6)
+    assert summary["raregal"]["max_peak_gib"] == 0.2
+
+
+@pytest.mark.slow
+def test_quick_command_suite(tmp_path):
+    """``raregal search`` and the reference script on one small table, end to end."""
+    params = BenchParams(out=tmp_path / "results", work=tmp_path / "work", only=["command"],
+                         quick=True, sizes=[2500], seeds=[0])  # fmt: skip
+    run_benchmarks(params, [])
+    suite = json.loads((tmp_path / "results" / "bench.json").read_text())["suites"]["command"]
+    runs = suite["sizes"]["2500"]["runs"]["0"]
+    ours, ref = runs["raregal"], runs["reference"]
+    assert abs(ours["selected"] - 2500) < 150 and ours["selected"] == ref["selected"]
+    assert ours["classes"] == ref["classes"] == 4
+    assert {"reduce", "cluster", "select"} <= set(ours["stages_s"])
+    assert ours["steps_s"]["reduce.map_layout"] > 0 and ref["steps_s"]["umap_2d"] > 0
+    assert ours["peak_gib"] > 0.1 and ref["peak_gib"] > 0.1
+    assert suite["sizes"]["2500"]["summary"]["speedup_total"] > 0
+    markdown = (tmp_path / "results" / "bench.md").read_text()
+    assert "| 2500 | 0 | raregal |" in markdown and "| 2500 | 0 | reference |" in markdown
