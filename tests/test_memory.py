@@ -27,7 +27,12 @@ def test_estimates_grow_with_rows_neighbours_and_density_scale():
     assert estimate_umap(200_000, 128, 50).needed > base
     assert estimate_umap(100_000, 128, 100).needed > base
     assert estimate_umap(100_000, 128, 50, fit_sample_size=20_000).needed < base
-    assert estimate_hdbscan(100_000, 5, 300).needed > estimate_hdbscan(100_000, 5, 30).needed
+    assert estimate_hdbscan(100_000, 5, 300, "hdbscan").needed > estimate_hdbscan(
+        100_000, 5, 30, "hdbscan"
+    ).needed
+    # raregal's fast_hdbscan engine finds core distances in chunks: min_samples costs no memory
+    assert estimate_hdbscan(100_000, 5, 300).needed == estimate_hdbscan(100_000, 5, 30).needed
+    assert estimate_hdbscan(2_000_000, 5, 950).needed < 2 * GIB
     assert estimate_embed(10_000, batch_size=256).needed > estimate_embed(10_000, 64).needed
 
 
@@ -56,15 +61,15 @@ def test_no_sample_fit_is_suggested_when_the_input_alone_does_not_fit():
 
 
 def test_hdbscan_refusal_suggests_a_min_samples_that_fits():
-    """The core distances of 8.7M galaxies at min_samples=300 need ~40 GiB; the largest
+    """hdbscan's core distances of 8.7M galaxies at min_samples=300 need ~60 GiB; the largest
     min_samples that fits 16 GiB is suggested."""
     available = 16 * GIB
     with pytest.raises(InputError, match="cluster stage") as info:
-        check_memory(estimate_hdbscan(8_700_000, 5, 300), available=available)
+        check_memory(estimate_hdbscan(8_700_000, 5, 300, "hdbscan"), available=available)
     ms = int(re.search(r"--min-samples (\d+)", str(info.value)).group(1))
     assert 1 <= ms < 300
-    assert estimate_hdbscan(8_700_000, 5, ms).needed <= HEADROOM * available
-    assert estimate_hdbscan(8_700_000, 5, ms + 1).needed > HEADROOM * available
+    assert estimate_hdbscan(8_700_000, 5, ms, "hdbscan").needed <= HEADROOM * available
+    assert estimate_hdbscan(8_700_000, 5, ms + 1, "hdbscan").needed > HEADROOM * available
 
 
 def test_a_small_request_fits_and_an_override_only_warns():

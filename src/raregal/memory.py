@@ -35,9 +35,13 @@ HEADROOM = 0.85
 UMAP_BYTES_PER_NEIGHBOUR = 200
 # bytes per row independent of k: the random-projection forest and NN-descent candidates.
 UMAP_BYTES_PER_ROW = 1_200
-# fast_hdbscan keeps float64 distances and int64 indices of min_samples + 1 neighbours per row.
+# hdbscan (and cuML) keep float64 distances and int64 indices of min_samples + 1 neighbours per
+# row; raregal's fast_hdbscan engine finds the core distances in chunks of rows and keeps only 16
+# neighbours per row (int32 + float32) and the core distance (raregal.cluster.boruvka).
 HDBSCAN_BYTES_PER_CORE_NEIGHBOUR = 16
 HDBSCAN_BYTES_PER_ROW = 400
+CHUNKED_CORE_BYTES_PER_ROW = 16 * 8 + 4
+CHUNKED_CORE_CHUNK_BYTES = 65_536 * 17 * 16
 # peak live activations of EfficientNetB0 inference per image at 224 px (float32), rounded up.
 EMBED_ACTIVATION_BYTES_224 = 20 * (1 << 20)
 EMBED_MODEL_BYTES = 512 * (1 << 20)
@@ -213,16 +217,22 @@ def estimate_hdbscan(
 ) -> MemoryEstimate:
     """Peak memory of HDBSCAN on ``n`` points of ``n_dims`` dimensions.
 
-    The core distances dominate: ``min_samples + 1`` neighbours per point, float64 distances and
-    int64 indices; then the KD-tree, the spanning tree, the condensed tree and the read-out.
+    hdbscan and cuML hold ``min_samples + 1`` neighbours per point (float64 distances and int64
+    indices), which dominates; fast_hdbscan (raregal's engine) finds the core distances in chunks
+    and holds 16 neighbours per point whatever ``min_samples``. Then the points, the KD-tree, the
+    spanning tree, the condensed tree and the read-out.
     """
+    if engine == "fast_hdbscan":
+        core = n * CHUNKED_CORE_BYTES_PER_ROW + CHUNKED_CORE_CHUNK_BYTES
+    else:
+        core = n * (min_samples + 1) * HDBSCAN_BYTES_PER_CORE_NEIGHBOUR
+        if engine == "hdbscan":  # the reference keeps a second copy of the core distances
+            core = core * 3 // 2
     parts = {
-        "core_neighbours": n * (min_samples + 1) * HDBSCAN_BYTES_PER_CORE_NEIGHBOUR,
+        "core_neighbours": core,
         "points_and_tree": n * n_dims * 8 * 3,
         "spanning_and_condensed_trees": n * HDBSCAN_BYTES_PER_ROW,
     }
-    if engine == "hdbscan":  # the reference keeps a second copy of the core distances
-        parts["core_neighbours"] = parts["core_neighbours"] * 3 // 2
     params = {"n": n, "n_dims": n_dims, "min_samples": min_samples, "engine": engine}
     device = "gpu" if engine == "cuml" else "cpu"
     return MemoryEstimate("cluster", sum(parts.values()), parts, params, device=device)

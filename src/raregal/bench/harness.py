@@ -109,6 +109,13 @@ def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> 
                              compile_n or None, large, on_step=partial)  # fmt: skip
 
 
+def _map(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.map_quality import run_map_quality
+
+    n = params.sizes[0] if params.sizes else (2_000 if params.quick else 50_000)
+    return run_map_quality(n, params.resolved_seeds(), params.out)
+
+
 def _speed(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     from raregal.bench.speed import run_speed
 
@@ -142,6 +149,7 @@ SUITES: dict[str, Callable[..., dict[str, Any]]] = {
     "speed": _speed,
     "throughput": _throughput,
     "command": _command,
+    "map": _map,
 }
 
 

@@ -19,22 +19,34 @@ from raregal.settings import num_threads
 class FastHdbscanEngine(HdbscanParams):
     """fast_hdbscan (the default): parallel Boruvka on a KD-tree, numba kernels.
 
-    Run with ``reproducible=True``: without it, ties in the parallel Boruvka make the leaves
-    differ between runs on the same input.
+    The spanning tree is fast_hdbscan's reproducible parallel Boruvka, with the core distances
+    found in chunks (``raregal.cluster.boruvka``), so that memory does not grow with
+    ``min_samples``; without ``reproducible`` blocks, ties in the parallel Boruvka would make
+    the leaves differ between runs on the same input.
     """
 
     name = "fast_hdbscan"
 
     def fit(self, X: np.ndarray) -> EngineResult:
         try:
-            from fast_hdbscan.hdbscan import fast_hdbscan
+            import numba
+            from fast_hdbscan.hdbscan import clusters_from_spanning_tree
         except ImportError as exc:  # pragma: no cover - core dependency
             raise MissingDependencyError("fast_hdbscan", "all") from exc
+        from raregal.cluster.boruvka import minimum_spanning_tree
+
         start = time.perf_counter()
-        labels, _, _, tree, *_ = fast_hdbscan(
-            X, min_samples=int(self.min_samples), min_cluster_size=int(self.min_cluster_size),
-            cluster_selection_method=self.cluster_selection_method, return_trees=True,
-            reproducible=True,
+        threads = min(num_threads(), numba.config.NUMBA_NUM_THREADS)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            mst = minimum_spanning_tree(X, int(self.min_samples), threads)
+        finally:
+            numba.set_num_threads(previous)
+        self.timings["spanning_tree"] = round(time.perf_counter() - start, 3)
+        labels, _, _, tree, _ = clusters_from_spanning_tree(
+            mst, min_cluster_size=int(self.min_cluster_size),
+            cluster_selection_method=self.cluster_selection_method,
         )  # fmt: skip
         self.timings["hdbscan"] = round(time.perf_counter() - start, 3)
         if isinstance(tree, np.ndarray) and tree.dtype.names:
