@@ -48,13 +48,29 @@ def test_an_engine_that_cannot_transform_is_refused_before_fitting(rng):
     assert not engine.fitted
 
 
-def test_the_raregal_engine_fits_a_sample_and_places_the_rest(rng):
+def test_the_raregal_engine_fits_a_sample_and_places_the_rest_in_both_layouts(rng):
+    """The rest is placed in the 5-D fit and, from the same neighbour search, in the map of the
+    sample; a placed row lands near its neighbours among the sample rows in both layouts."""
     X = rng.normal(size=(1200, 8)).astype(np.float32)
-    reducer = SampleFitReducer(RaregalUmapReducer(n_components=2, n_neighbors=10, n_epochs=30), 400)
+    base = RaregalUmapReducer(n_components=5, n_neighbors=10, n_epochs=30)
+    reducer = SampleFitReducer(base, 400, chunk_size=300, map_components=2)
     placed = reducer.fit_transform(X)
-    assert placed.shape == (1200, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
+    assert placed.shape == (1200, 5) and placed.dtype == np.float32 and np.isfinite(placed).all()
     assert len(reducer.sample_rows_) == 400 and "transform" in reducer.timings
     assert reducer.base.model_ is None  # the fitted model is freed once the rest is placed
+    assert reducer.lays_out_map and {"map_layout", "map_transform"} <= set(reducer.timings)
+    map_layout = reducer.map_layout(2)
+    assert map_layout.shape == (1200, 2) and np.isfinite(map_layout).all()
+    rest = np.setdiff1d(np.arange(1200), reducer.sample_rows_)
+    d2 = ((X[rest, None, :] - X[None, reducer.sample_rows_, :]) ** 2).sum(-1)
+    nearest = np.argsort(d2, axis=1)[:, :5]  # each placed row's nearest sample rows
+    for layout in (placed, map_layout):
+        sample = layout[reducer.sample_rows_]
+        centre = sample[nearest].mean(axis=1)
+        spread = np.linalg.norm(sample - sample.mean(axis=0), axis=1).mean()
+        assert np.median(np.linalg.norm(layout[rest] - centre, axis=1)) < 0.5 * spread
+    with pytest.raises(ValueError, match="no 3-D map was laid out"):
+        reducer.map_layout(3)
 
 
 @pytest.mark.slow

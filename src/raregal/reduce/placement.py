@@ -56,21 +56,33 @@ class FittedLayout:
     def n_components(self) -> int:
         return int(self.embedding_.shape[1])
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Positions of the rows of ``X`` in the fitted layout, float32 (n, n_components)."""
+    def neighbour_graph(self, X: np.ndarray) -> scipy.sparse.csr_matrix:
+        """Memberships of the rows of ``X`` in their fitted neighbours (``placement_graph``)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
-        if len(X) == 0:
-            return np.empty((0, self.n_components), dtype=np.float32)
         indices, dists = hnsw_query(self.index, X, self.n_neighbors, self.metric, self.n_threads)
-        graph = placement_graph(indices, dists, self.n_neighbors, len(self.embedding_))
-        init = weighted_start(graph, self.embedding_)
+        return placement_graph(indices, dists, self.n_neighbors, len(self.embedding_))
+
+    def place(
+        self, graph: scipy.sparse.csr_matrix, layout: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Positions of new rows, given their ``neighbour_graph``, in ``layout``: the fitted
+        layout by default, or another layout of the same fitted rows (the map)."""
+        layout = self.embedding_ if layout is None else np.asarray(layout, dtype=np.float32)
+        if graph.shape[0] == 0:
+            return np.empty((0, layout.shape[1]), dtype=np.float32)
+        init = weighted_start(graph, layout)
         if self.n_epochs is None:
-            n_epochs = 100 if len(X) <= SMALL_CHUNK else 30
+            n_epochs = 100 if graph.shape[0] <= SMALL_CHUNK else 30
         else:
             n_epochs = max(1, int(self.n_epochs // 3))
-        return place_points(
-            init, graph, self.embedding_, n_epochs, self.a, self.b, random_state=self.random_state
-        )
+        return place_points(init, graph, layout, n_epochs, self.a, self.b,
+                            random_state=self.random_state)  # fmt: skip
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Positions of the rows of ``X`` in the fitted layout, float32 (n, n_components)."""
+        if len(X) == 0:
+            return np.empty((0, self.n_components), dtype=np.float32)
+        return self.place(self.neighbour_graph(X))
 
 
 def placement_graph(

@@ -300,6 +300,8 @@ class RaregalUmapReducer(UmapParams):
     """
 
     name = "raregal"
+    lays_out_map = True
+    """``map_layout`` lays out the map from this fit (the reduce stage asks for it)."""
     keep_model = False
     """Keep what placing new points needs as ``model_`` (``raregal.reduce.sample_fit`` sets it)."""
 

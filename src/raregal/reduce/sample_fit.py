@@ -114,6 +114,11 @@ class SampleFitReducer:
         Worker processes for the transform (see ``transform_in_chunks``); None uses
         ``raregal.settings.num_threads()`` workers when the rest spans at least
         ``PARALLEL_FROM_CHUNKS`` chunks, else this process.
+    map_components : int or None, default=None
+        Lay out a map of this many dimensions with the fit when the base engine lays out maps
+        from its own fit ('raregal': ``lays_out_map``): its map of the sample, and every other
+        row placed in it from the neighbour search that placed it in the fit
+        (``map_layout`` returns it).
 
     Attributes
     ----------
@@ -122,8 +127,10 @@ class SampleFitReducer:
     knn_ : object
         The base engine's neighbour graph of the sample (reusable by a second reducer fitted on
         the same sample).
+    map_ : ndarray of float32, shape (n, map_components) or None
+        The map laid out with the fit.
     timings : dict
-        ``fit_<step>`` for the base engine's steps, and ``transform`` (seconds).
+        ``fit_<step>`` for the base engine's steps, ``transform``, and ``map_<step>`` (seconds).
     """
 
     name = "sample-fit"
@@ -135,13 +142,16 @@ class SampleFitReducer:
         random_state: int | None = 0,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         n_jobs: int | None = None,
+        map_components: int | None = None,
     ) -> None:
         self.base = base
         self.fit_sample_size = fit_sample_size
         self.random_state = random_state
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.map_components = map_components
         self.timings: dict[str, float] = {}
+        self.map_: np.ndarray | None = None
 
     @property
     def knn_(self) -> Any:
@@ -167,7 +177,11 @@ class SampleFitReducer:
         logger.info("fitting %s on a sample of %d of %d galaxies", base_name, len(rows), n)
         fitted = self.base.fit_transform(X[rows])
         self.timings.update({f"fit_{k}": v for k, v in self.base.timings.items()})
+        self.map_ = None
+        lays_out = self.map_components is not None and getattr(self.base, "lays_out_map", False)
         if len(rows) == n:
+            if lays_out:
+                self.map_ = self.base.map_layout(self.map_components)
             return np.asarray(fitted, dtype=np.float32)
         model = getattr(self.base, "model_", None)
         if model is None or not hasattr(model, "transform"):
@@ -177,26 +191,68 @@ class SampleFitReducer:
                 column="reducer",
             )
         _exact_transform_without_index(model)
+        if lays_out and hasattr(model, "neighbour_graph"):
+            self.map_ = np.empty((n, self.map_components), dtype=np.float32)
+            self.map_[rows] = self.base.map_layout(self.map_components)
+            self.timings.update({k: v for k, v in self.base.timings.items()
+                                 if k.startswith("map_")})  # fmt: skip
         rest = np.ones(n, dtype=bool)
         rest[rows] = False
         start = time.perf_counter()
         logger.info("transforming the other %d galaxies in chunks of %d", n - len(rows),
                     self.chunk_size)  # fmt: skip
-        n_jobs = self.n_jobs
-        if getattr(model, "parallel", False):  # its transform uses every core already
-            n_jobs = 1
-        elif n_jobs is None:
-            from raregal.settings import num_threads
+        if self.map_ is not None:
+            placed = self._place_in_both(model, X[rest], rest)
+        else:
+            n_jobs = self.n_jobs
+            if getattr(model, "parallel", False):  # its transform uses every core already
+                n_jobs = 1
+            elif n_jobs is None:
+                from raregal.settings import num_threads
 
-            many = n - len(rows) >= PARALLEL_FROM_CHUNKS * self.chunk_size
-            n_jobs = num_threads() if many else 1
-        placed = transform_in_chunks(model, X[rest], self.chunk_size, n_jobs, progress=True)
-        self.timings["transform"] = round(time.perf_counter() - start, 3)
+                many = n - len(rows) >= PARALLEL_FROM_CHUNKS * self.chunk_size
+                n_jobs = num_threads() if many else 1
+            placed = transform_in_chunks(model, X[rest], self.chunk_size, n_jobs, progress=True)
         self.base.model_ = None  # the fitted model holds the sample's graph: free it
+        self.timings["transform"] = round(time.perf_counter() - start, 3)
         out = np.empty((n, fitted.shape[1]), dtype=np.float32)
         out[rows] = fitted
         out[rest] = placed
         return out
+
+    @property
+    def lays_out_map(self) -> bool:
+        """Whether the map was laid out with the fit (``map_components`` was given and the base
+        engine lays out maps from its own fit, as 'raregal' does)."""
+        return self.map_ is not None
+
+    def _place_in_both(self, model: Any, X: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """Place the rows chunk by chunk in the fit and in the sample's map, from one neighbour
+        search per chunk (the search is most of a placement's cost)."""
+        placed = np.empty((len(X), model.n_components), dtype=np.float32)
+        sample_map = self.map_[~rest]
+        placed_map = np.empty((len(X), sample_map.shape[1]), dtype=np.float32)
+        starts = range(0, len(X), self.chunk_size)
+        map_seconds = 0.0
+        for i, start in enumerate(starts):
+            rows = slice(start, start + self.chunk_size)
+            graph = model.neighbour_graph(X[rows])
+            placed[rows] = model.place(graph)
+            clock = time.perf_counter()
+            placed_map[rows] = model.place(graph, sample_map)
+            map_seconds += time.perf_counter() - clock
+            logger.info("placed chunk %d of %d", i + 1, len(starts))
+        self.map_[rest] = placed_map
+        self.timings["map_transform"] = round(map_seconds, 3)
+        return placed
+
+    def map_layout(self, n_components: int, n_epochs: int | None = None) -> np.ndarray:
+        """The map laid out with the fit: the base engine's map of the sample, the other rows
+        placed in it from the neighbour graphs that placed them in the fit."""
+        if self.map_ is None or self.map_.shape[1] != n_components:
+            raise ValueError(f"no {n_components}-D map was laid out with this fit "
+                             f"(map_components={self.map_components})")  # fmt: skip
+        return self.map_
 
 
 def _exact_transform_without_index(model: Any) -> None:

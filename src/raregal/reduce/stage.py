@@ -5,7 +5,9 @@ with the UMAP parameters (``raregal.reduce.params.UmapParams``: ``n_components``
 ``n_neighbors``, ``min_dist``, ``metric``, ``n_epochs``, ``random_state`` and ``knn``, a shared
 neighbour graph it may ignore) that has ``fit_transform(X) -> ndarray`` and a ``timings`` dict
 (seconds per sub-step). An engine that finds neighbours itself exposes them as ``knn_`` so that
-the map reuses them.
+the map reuses them. An engine whose ``lays_out_map`` is true after its fit lays out the map
+itself (``map_layout(map_components)``: 'raregal' reuses its fuzzy graph and starts the map from
+the clustered layout); for any other, the map is a second engine built with ``knn``.
 """
 
 from __future__ import annotations
@@ -107,16 +109,17 @@ def reduce(
                        n_epochs=n_epochs, random_state=random_state)  # fmt: skip
     logger.info("UMAP of %d galaxies to %d dimensions (%s)", n, n_components, reducer)
     engine = registry.resolve(reducer)
-    first = _engine(registry, engine, n, fit_sample_size, n_components=n_components, **umap_params)
+    first = _engine(registry, engine, n, fit_sample_size, map_components,
+                    n_components=n_components, **umap_params)  # fmt: skip
     embedding = first.fit_transform(X)
     timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
     logger.info("UMAP to %d dimensions for the map", map_components)
-    if hasattr(first, "map_layout"):  # the same graph, started from the clustered layout
+    if getattr(first, "lays_out_map", False):  # the same graph, from the clustered layout
         map_embedding = first.map_layout(map_components)
         timings.update({k: v for k, v in first.timings.items() if k.startswith("map_")})
         info["map_reused_neighbors"] = info["map_reused_graph"] = True
     else:
-        second = _engine(registry, engine, n, fit_sample_size, n_components=map_components,
+        second = _engine(registry, engine, n, fit_sample_size, None, n_components=map_components,
                          knn=getattr(first, "knn_", None), **umap_params)  # fmt: skip
         map_embedding = second.fit_transform(X)
         timings.update({f"map_{k}": v for k, v in second.timings.items()})
@@ -129,12 +132,15 @@ def reduce(
 
 
 def _engine(
-    registry: EngineRegistry, name: str, n: int, fit_sample_size: int | None, **params: Any
-) -> Reducer:
-    """The engine ``name``, wrapped to fit on a sample when ``fit_sample_size < n``."""
+    registry: EngineRegistry, name: str, n: int, fit_sample_size: int | None,
+    map_components: int | None, **params: Any,
+) -> Reducer:  # fmt: skip
+    """The engine ``name``, wrapped to fit on a sample when ``fit_sample_size < n`` (laying out
+    a map of ``map_components`` with the fit where the engine can)."""
     base = registry.create(name, **params)
     if fit_sample_size is None or fit_sample_size >= n:
         return base
     from raregal.reduce.sample_fit import SampleFitReducer
 
-    return SampleFitReducer(base, fit_sample_size, params.get("random_state"))
+    return SampleFitReducer(base, fit_sample_size, params.get("random_state"),
+                            map_components=map_components)  # fmt: skip
