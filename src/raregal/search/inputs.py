@@ -23,6 +23,7 @@ from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
 from raregal.io.runfolder import CARRIED_COLUMNS
 from raregal.io.tables import feature_columns, read_table, require_columns, resolve_file_locs
+from raregal.schema import FRACTION_COLUMNS
 from raregal.select import has_morphology
 
 logger = logging.getLogger(__name__)
@@ -175,15 +176,17 @@ def prepare_inputs(
         morph_df.attrs["source"] = msource
         morph_sources.append(morph_df)
     else:
-        if has_morphology(reps):
-            morph_df = reps.loc[keep].assign(**{ID_COLUMN: ids[keep].to_numpy()})
+        if has_morphology(reps):  # the fraction columns only, not a copy of the features
+            fractions = [c for c in reps.columns if c in FRACTION_COLUMNS]
+            morph_df = reps.loc[keep, fractions].assign(**{ID_COLUMN: ids[keep].to_numpy()})
             morph_df.attrs["source"] = source
     counts["dropped_missing_morphology"] = int(
         sum((p["removed_by"] == NO_MORPHOLOGY).sum() for p in dropped_parts)
     )
     carried = pd.DataFrame(index=np.arange(int(keep.sum())))
+    carried_reps = carried_source.loc[keep, [c for c in CARRIED_COLUMNS if c in reps.columns]]
     for column in CARRIED_COLUMNS:
-        for frame in (carried_source.loc[keep], *morph_sources):
+        for frame in (carried_reps, *morph_sources):
             if column in frame.columns:
                 carried[column] = frame[column].to_numpy()
                 break
