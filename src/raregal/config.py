@@ -213,7 +213,8 @@ PARAMETERS: tuple[Parameter, ...] = (
               Options(("euclidean", "cosine", "manhattan", "correlation")),
               "UMAP input metric.", "reduce", str),
     Parameter("n_epochs", None, Interval(int, 1, None, none_ok=True),
-              "UMAP epochs; None keeps umap-learn's rule (200 above 10,000 galaxies, else 500).",
+              "UMAP epochs; None: the engine's rule (raregal: 100 above 10,000 galaxies, "
+              "umap-learn: 200; 500 below).",
               "reduce", int),
     Parameter("pca_components", None, Interval(int, 1, None, none_ok=True),
               "PCA to this many dimensions before UMAP (inputs wider than 128-D); None: no PCA.",

@@ -112,7 +112,7 @@ def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> 
 def _map(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     from raregal.bench.map_quality import run_map_quality
 
-    n = params.sizes[0] if params.sizes else (2_000 if params.quick else 50_000)
+    n = params.quality_size or (2_000 if params.quick else 50_000)
     return run_map_quality(n, params.resolved_seeds(), params.out)
 
 
