@@ -1,10 +1,10 @@
 """The ``map`` suite: is the cheaper 2-D map as faithful as umap-learn's own 2-D UMAP?
 
 raregal lays out the map from the clustered layout's fuzzy graph, started from that layout's
-principal plane, with fewer epochs (``raregal.reduce.raregal_umap.RaregalUmapReducer.map_layout``).
-For each data seed this suite makes umap-learn's map (``umap.UMAP(n_neighbors=50,
-n_components=2)``, as the reference script) and raregal's maps with several epoch counts (and the
-former recipe, a separate 2-D layout from a PCA start), and measures each map against the input:
+principal plane (``raregal.reduce.raregal_umap.RaregalUmapReducer.map_layout``). For each data
+seed this suite makes umap-learn's map (``umap.UMAP(n_neighbors=50, n_components=2)``, as the
+reference script) and raregal's maps with several epoch counts, started from the clustered layout
+and from the first principal components of the input, and measures each map against the input:
 
 - **neighbourhood preservation**: the share of each galaxy's ``K`` nearest neighbours in the
   128-D representations that are among its ``K`` nearest on the map (on ``SAMPLE`` galaxies);
