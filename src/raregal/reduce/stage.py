@@ -112,7 +112,8 @@ def reduce(
     first = _engine(registry, engine, n, fit_sample_size, map_components,
                     n_components=n_components, **umap_params)  # fmt: skip
     embedding = first.fit_transform(X)
-    timings.update({f"embedding_{k}": v for k, v in first.timings.items()})
+    timings.update({f"embedding_{k}": v for k, v in first.timings.items()
+                    if not k.startswith("map_")})  # fmt: skip
     logger.info("UMAP to %d dimensions for the map", map_components)
     if getattr(first, "lays_out_map", False):  # the same graph, from the clustered layout
         map_embedding = first.map_layout(map_components)
