@@ -17,6 +17,9 @@ import numpy as np
 FIRST_NEIGHBOURS = 16
 """Neighbours per point kept for the first Boruvka edges (fast_hdbscan keeps min_samples)."""
 CHUNK_ROWS = 65_536
+LEAF_SIZE = 32
+"""scipy KD-tree leaf size: the core distances of 50k of 200k 5-D points took 2.95 s with
+scipy's default 16, 2.6 s with 32, 3.6 s with 8 (one thread)."""
 
 
 def core_distances(
@@ -48,7 +51,7 @@ def core_distances(
     k = min(min_samples + 1, n)
     m = min(first, k)
     orders = list(range(1, m + 1)) + ([k] if k > m else [])
-    tree = cKDTree(data)
+    tree = cKDTree(data, leafsize=LEAF_SIZE)
     core = np.empty(n, dtype=np.float32)
     neighbours = np.empty((n, m), dtype=np.int32)
     distances = np.empty((n, m), dtype=np.float32)
