@@ -59,6 +59,7 @@ def test_small_demo_recovers_planted_classes(small_demo):
     record = json.loads((small_demo.run_dir / "run.json").read_text())
     assert record["demo"]["recovered"] == len(recovered)
     assert record["demo"]["search_parameters"]["min_samples"] == 10
+    assert record["inputs"]["catalog"]["simulated"] is True, "made-up ra, dec: no sky links"
     text = format_summary(small_demo)
     assert f"planted classes recovered: {len(recovered)} of 7" in text
 

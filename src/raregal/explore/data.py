@@ -18,7 +18,13 @@ import pandas as pd
 
 from raregal.constants import FILE_COLUMN, FRACTION_SUFFIX, ID_COLUMN, NOISE
 from raregal.errors import InputError
+from raregal.explore.points import PointGrid, build_grid, points_payload
 from raregal.explore.tree import CondensedTree
+from raregal.report.glossary import GLOSSARY
+from raregal.report.map_layout import MapLayout, compact_layout
+from raregal.report.palette import cluster_colours, palette_json
+from raregal.report.sky import SIMULATED_NOTE, coordinates_simulated, sky_links
+from raregal.schema import GZ_DESI
 from raregal.tables import read_table, require_columns
 
 logger = logging.getLogger(__name__)
@@ -36,6 +42,23 @@ MAIN_FRACTIONS = (
     "merging_merger_fraction",
 )
 """Vote fractions shown on hover, where the representation table has them."""
+CLUSTER_EXTRAS = (
+    "persistence",
+    "lambda_birth",
+    "lambda_death",
+    "node",
+    "parent",
+    "medoid_id",
+    "mean_probability",
+    "description",
+    "interest",
+    "interest_rank",
+    "seed_stability",
+)
+"""Columns of clusters.parquet passed to the page when the table has them."""
+GALAXY_EXTRAS = ("probability", "outlier_score", "anomaly_score", "ra", "dec", "true_class")
+"""Columns of galaxies.parquet shown in the object view when the table has them."""
+IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 
 
 def cluster_letter(k: int) -> str:
@@ -97,6 +120,13 @@ class ExploreRun:
         self._cluster_nodes()
         self.record = self._read_record()
         self._lock = threading.Lock()
+        self.layout: MapLayout = compact_layout(self.x, self.y)
+        self.view_x, self.view_y = self.layout.x, self.layout.y
+        self.grid: PointGrid = build_grid(self.view_x, self.view_y)
+        top = int(max(self.labels.max(initial=-1), self.clusters["cluster"].max()
+                      if len(self.clusters) else -1))  # fmt: skip
+        self.colours = cluster_colours(top + 1)
+        self.simulated = coordinates_simulated(self.record, self.path)
 
     # -- reading ---------------------------------------------------------------------------------
     def _read(self, name: str, required: tuple[str, ...]) -> pd.DataFrame:
@@ -191,66 +221,74 @@ class ExploreRun:
         return FILE_COLUMN in self.galaxies.columns
 
     def points_bytes(self) -> bytes:
-        """map_x (float32), map_y (float32) and cluster (int32) of all galaxies, end to end."""
-        return self.x.tobytes() + self.y.tobytes() + self.labels.astype(np.int32).tobytes()
+        """Display positions, clusters and rows in grid-cell order (``raregal.explore.points``)."""
+        return points_payload(self.view_x, self.view_y, self.labels, self.grid)
+
+    def colour_of(self, cluster: int) -> str:
+        """The cluster's colour in the shared palette (the report's)."""
+        return self.colours[cluster] if 0 <= cluster < len(self.colours) else ""
+
+    @cached_property
+    def _centres(self) -> dict[int, tuple[float, float]]:
+        """Median display position of each cluster's members."""
+        clustered = self.labels >= 0
+        if not clustered.any():
+            return {}
+        frame = pd.DataFrame(
+            {"k": self.labels[clustered], "x": self.view_x[clustered], "y": self.view_y[clustered]}
+        )
+        medians = frame.groupby("k")[["x", "y"]].median()
+        return {int(k): (float(r.x), float(r.y)) for k, r in medians.iterrows()}
 
     def cluster_table(self) -> list[dict[str, Any]]:
-        """The clusters as JSON rows: cluster, letter, size, persistence, node, parent, ..."""
-        keep = [
-            c
-            for c in (
-                "cluster",
-                "letter",
-                "size",
-                "persistence",
-                "lambda_birth",
-                "lambda_death",
-                "node",
-                "parent",
-                "medoid_id",
-                "mean_probability",
-            )
-            if c in self.clusters
-        ]
-        return [
-            {k: _finite(v) for k, v in row.items()}
-            for row in self.clusters[keep].to_dict("records")
-        ]
+        """The clusters as JSON rows: cluster, letter, size, colour, centre, the extras it has."""
+        keep = ["cluster", "letter", "size", *[c for c in CLUSTER_EXTRAS if c in self.clusters]]
+        rows = []
+        for row in self.clusters[keep].to_dict("records"):
+            out = {k: _finite(v) for k, v in row.items()}
+            k = int(out["cluster"])
+            out["colour"] = self.colour_of(k)
+            out["centre"] = list(self._centres.get(k, (None, None)))
+            if isinstance(out.get("description"), str):
+                out["description"] = out["description"].strip()
+            rows.append(out)
+        return rows
 
     def summary(self) -> dict[str, Any]:
         """What the page needs first: counts, bounds, clusters, which features are available."""
+        bounds = [
+            float(self.view_x.min(initial=0)),
+            float(self.view_y.min(initial=0)),
+            float(self.view_x.max(initial=0)),
+            float(self.view_y.max(initial=0)),
+        ]
         return {
             "run": self.path.name,
             "n": self.n,
             "n_noise": int((self.labels == NOISE).sum()),
-            "bounds": [
-                float(self.x.min()),
-                float(self.y.min()),
-                float(self.x.max()),
-                float(self.y.max()),
-            ],
+            "bounds": bounds,
+            "grid": self.grid.header(),
+            "islands": self.layout.moved.to_dict("records"),
             "clusters": self.cluster_table(),
+            "palette": palette_json(len(self.colours)),
+            "glossary": GLOSSARY,
             "has_tree": self.tree is not None,
             "has_images": self.has_images(),
             "has_coordinates": {"ra", "dec"} <= set(self.galaxies.columns),
+            "has_anomaly": "anomaly_score" in self.galaxies.columns,
+            "has_descriptions": "description" in self.clusters.columns,
+            "simulated": self.simulated,
+            "sky_note": SIMULATED_NOTE if self.simulated else "",
         }
 
     def galaxy(self, row: int) -> dict[str, Any]:
         """One galaxy: id, cluster, probability, position and its main vote fractions."""
         g = self.galaxies.iloc[row]
         out: dict[str, Any] = {"row": row, ID_COLUMN: str(g[ID_COLUMN])}
-        for col in (
-            "cluster",
-            "probability",
-            "outlier_score",
-            "ra",
-            "dec",
-            "map_x",
-            "map_y",
-            "true_class",
-        ):
+        for col in ("cluster", *GALAXY_EXTRAS, "map_x", "map_y"):
             if col in g.index:
                 out[col] = _finite(g[col])
+        out["view"] = [float(self.view_x[row]), float(self.view_y[row])]
         out["letter"] = cluster_letter(int(g["cluster"]))
         with self._lock:
             fractions = self.fractions
@@ -264,6 +302,61 @@ class ExploreRun:
         else:
             out["fractions"] = {}
         return out
+
+    def object_view(self, row: int) -> dict[str, Any]:
+        """Everything the object view shows of one galaxy beyond ``galaxy``.
+
+        All vote fractions grouped by question, the cluster's description, the image's format,
+        and sky links (switched off, with a note, for simulated coordinates).
+        """
+        out = self.galaxy(row)
+        with self._lock:
+            fractions = self.fractions
+        values = fractions.iloc[row] if len(fractions.columns) else pd.Series(dtype=float)
+        out["questions"] = [
+            {
+                "question": q.name,
+                "answers": [
+                    {"answer": a, "value": _finite(values[c])}
+                    for a, c in zip(q.answers, q.fraction_columns, strict=True)
+                ],
+            }
+            for q in GZ_DESI
+            if all(c in values.index for c in q.fraction_columns)
+        ]
+        k = int(out["cluster"])
+        match = self.clusters[self.clusters["cluster"] == k]
+        if len(match) and "description" in match.columns:
+            text = match["description"].iloc[0]
+            out["description"] = text if isinstance(text, str) else ""
+        out["colour"] = self.colour_of(k)
+        out["image"] = self.image_format(row)
+        links = {} if self.simulated else sky_links(out.get("ra"), out.get("dec"))
+        out["links"] = links
+        out["sky_note"] = SIMULATED_NOTE if self.simulated else ""
+        return out
+
+    def image_path(self, row: int) -> Path | None:
+        """The image file of ``row`` (relative paths are the run folder's), or None."""
+        if not self.has_images():
+            return None
+        value = self.galaxies[FILE_COLUMN].iat[row]
+        if not isinstance(value, str) or not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.path / path
+
+    def image_format(self, row: int) -> str | None:
+        """'png', 'jpeg' or 'fits' for the image of ``row``; None without one."""
+        from raregal.encode.images import FITS_SUFFIXES
+
+        path = self.image_path(row)
+        if path is None:
+            return None
+        name = path.name.lower()
+        if name.endswith(FITS_SUFFIXES):
+            return "fits"
+        return IMAGE_FORMATS.get(path.suffix.lower(), "other")
 
     def gallery(self, mask: np.ndarray, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` members of ``mask``, most probable first.
@@ -319,8 +412,8 @@ class ExploreRun:
         }
 
     def select_polygon(self, polygon: np.ndarray) -> np.ndarray:
-        """Rows of the galaxies whose map position lies inside ``polygon`` (even-odd rule)."""
-        return np.flatnonzero(points_in_polygon(self.x, self.y, polygon))
+        """Rows of the galaxies drawn inside ``polygon`` (display coordinates, even-odd rule)."""
+        return np.flatnonzero(points_in_polygon(self.view_x, self.view_y, polygon))
 
 
 def points_in_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ CLUSTER_COLUMNS = ("cluster", "size", "persistence")
 TREE_COLUMNS = ("parent", "child", "lambda_val", "child_size")
 RECOVERY_COLUMNS = ("true_class", "cluster", "purity", "completeness")
 RECOVERY_CSV = "recovery.csv"
+MARKS_FILE = "marks.parquet"
+MARK_COLUMNS = ("target_kind", "target", "tag", "note")
 
 
 @dataclass
@@ -110,3 +112,13 @@ def find_flag(record: Any, name: str) -> bool:
     if isinstance(record, list):
         return any(find_flag(item, name) for item in record)
     return False
+
+
+def read_marks(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The explorer's marks of the run (``marks.parquet``); an empty table when there are none."""
+    path = Path(run_dir) / MARKS_FILE
+    if not path.exists():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in MARK_COLUMNS})
+    marks = read_table(path)
+    require_columns(marks, list(MARK_COLUMNS), path)
+    return marks[list(MARK_COLUMNS)].astype(str)

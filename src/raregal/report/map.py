@@ -1,6 +1,13 @@
-"""The 2-D map: every selected galaxy at (map_x, map_y), coloured by cluster, noise in grey.
+"""The 2-D map figure: the main population as density shading, clusters in colour, labelled.
 
-``create_map`` computes the colours and the cluster centres; ``render_map`` only draws them.
+The map readable at any size: far islands are pulled in next to the main population inside dashed
+frames (``raregal.report.map_layout``: the same layout as the explorer's), galaxies in no cluster
+are drawn as density shading, small clusters get larger dots, and labels (the cluster letter and
+its short description, when clusters.parquet has a ``description``) never overlap: each moves to
+the nearest free place around its cluster, with a leader line.
+
+``create_map`` computes positions, colours, sizes, the density image and the label texts;
+``render_map`` only draws them.
 """
 
 from __future__ import annotations
@@ -12,55 +19,143 @@ import numpy as np
 import pandas as pd
 
 from raregal.report.figure import save_figure
+from raregal.report.map_layout import compact_layout
 from raregal.report.palette import NOISE_COLOUR
+
+SMALL_CLUSTER_SCALE = ((60, 3.0), (400, 1.8))
+"""Clusters of up to this many galaxies get dots this many times larger."""
+MAX_DESCRIPTION = 28
 
 
 @dataclass
 class MapData:
-    """Points and labels of the map, fully specified for drawing.
+    """Points, density and labels of the map, fully specified for drawing.
 
     Attributes
     ----------
     points : DataFrame
-        ``map_x``, ``map_y``, ``colour``, ``is_noise``; noise first so that clusters draw on top.
+        Clustered galaxies: ``x``, ``y`` (display positions), ``colour``, ``size`` (dot area).
+    noise : DataFrame
+        ``x``, ``y`` of the galaxies in no cluster.
+    density : ndarray of float, shape (bins, bins)
+        Smoothed counts of ``noise`` on a grid over ``extent`` (rows are y), for the shading.
+    extent : tuple of float
+        ``(x0, x1, y0, y1)`` of the density grid.
     centres : DataFrame
-        ``letter``, ``colour``, ``x``, ``y`` (median of the members), one row per cluster.
+        ``letter``, ``label`` (letter and short description), ``colour``, ``x``, ``y`` (median
+        display position of the members), ``size``, one row per cluster.
+    islands : DataFrame
+        Frames of the islands pulled in (``x0``, ``y0``, ``x1``, ``y1``), see ``MapLayout.moved``.
     """
 
     points: pd.DataFrame
+    noise: pd.DataFrame
+    density: np.ndarray
+    extent: tuple[float, float, float, float]
     centres: pd.DataFrame
+    islands: pd.DataFrame
+
+
+def short_description(text: object) -> str:
+    """A description cut to ``MAX_DESCRIPTION`` characters for a label ('' for none)."""
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
+
+
+def dot_scale(size: int) -> float:
+    """How much larger than the base dot a cluster of ``size`` galaxies is drawn."""
+    for limit, scale in SMALL_CLUSTER_SCALE:
+        if size <= limit:
+            return scale
+    return 1.0
 
 
 def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int, str]) -> MapData:
-    """Colours and centres for the map.
+    """Positions, colours, sizes, density and labels for the map.
 
     Parameters
     ----------
     galaxies : DataFrame
         Requires ``cluster``, ``map_x``, ``map_y``.
     clusters : DataFrame
-        Requires ``cluster``, ``letter``.
+        Requires ``cluster``, ``letter``; ``description`` is used when present.
     colours : dict
         Cluster number -> hex colour.
     """
     labels = galaxies["cluster"].to_numpy()
+    layout = compact_layout(galaxies["map_x"].to_numpy(float), galaxies["map_y"].to_numpy(float))
+    x, y = layout.x.astype(float), layout.y.astype(float)
+    n = len(labels)
+    base = float(np.clip(4000 / max(n, 1), 0.6, 14))
+    sizes = clusters.set_index("cluster")["size"] if "size" in clusters else pd.Series(dtype=int)
+    clustered = labels >= 0
+    scale = np.array([dot_scale(int(sizes.get(int(k), 10**9))) for k in labels[clustered]])
     points = pd.DataFrame(
         {
-            "map_x": galaxies["map_x"].to_numpy(dtype=float),
-            "map_y": galaxies["map_y"].to_numpy(dtype=float),
-            "colour": [colours.get(int(c), NOISE_COLOUR) for c in labels],
-            "is_noise": labels < 0,
+            "x": x[clustered],
+            "y": y[clustered],
+            "colour": [colours.get(int(k), NOISE_COLOUR) for k in labels[clustered]],
+            "size": base * 1.6 * scale,
         }
     )
-    points = points.sort_values("is_noise", ascending=False, kind="stable")
-    members = galaxies[labels >= 0]
-    medians = members.groupby("cluster")[["map_x", "map_y"]].median()
-    centres = clusters[["cluster", "letter"]].merge(
-        medians, left_on="cluster", right_index=True, how="inner"
-    )
-    centres = centres.rename(columns={"map_x": "x", "map_y": "y"})
+    noise = pd.DataFrame({"x": x[~clustered], "y": y[~clustered]})
+    if n:
+        pad = 0.05 * max(np.ptp(x), np.ptp(y), 1e-9)  # room for the frames of moved islands
+        extent = (x.min() - pad, x.max() + pad, y.min() - pad, y.max() + pad)
+    else:
+        extent = (0.0, 1.0, 0.0, 1.0)
+    density = density_image(noise["x"].to_numpy(), noise["y"].to_numpy(), extent)
+    frame = pd.DataFrame({"cluster": labels[clustered], "x": x[clustered], "y": y[clustered]})
+    medians = frame.groupby("cluster")[["x", "y"]].median()
+    keep = ["cluster", "letter"] + [c for c in ("description", "size") if c in clusters.columns]
+    centres = clusters[keep].merge(medians, left_on="cluster", right_index=True, how="inner")
+    descriptions = centres["description"] if "description" in centres else [""] * len(centres)
+    centres["label"] = [
+        f"{letter} · {short}" if (short := short_description(d)) else str(letter)
+        for letter, d in zip(centres["letter"], descriptions, strict=True)
+    ]
     centres["colour"] = [colours[int(c)] for c in centres["cluster"]]
-    return MapData(points.reset_index(drop=True), centres.reset_index(drop=True))
+    if "size" not in centres:
+        centres["size"] = frame.groupby("cluster").size().reindex(centres["cluster"]).to_numpy()
+    return MapData(
+        points.reset_index(drop=True),
+        noise.reset_index(drop=True),
+        density,
+        tuple(float(v) for v in extent),
+        centres.reset_index(drop=True),
+        layout.moved,
+    )
+
+
+def density_image(
+    x: np.ndarray, y: np.ndarray, extent: tuple[float, float, float, float]
+) -> np.ndarray:
+    """Smoothed counts of the points on a grid over ``extent`` (rows are y).
+
+    The grid has about one cell per 10 points along each side (60 to 400 cells), smoothed with a
+    Gaussian of 1.2 cells, so that a few thousand galaxies give shading rather than specks.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    bins = int(np.clip(np.sqrt(max(len(x), 1)) * 1.5, 60, 400))
+    counts, _, _ = np.histogram2d(y, x, bins=bins, range=[extent[2:], extent[:2]])
+    return gaussian_filter(counts, 1.2)
+
+
+def _offsets() -> list[tuple[float, float]]:
+    """Candidate label offsets in points: the centre, then rings around it."""
+    out = [(0.0, 0.0)]
+    for ring in (12, 22, 34, 48, 64):
+        for k in range(8):
+            a = k * np.pi / 4
+            out.append((1.5 * ring * np.cos(a), ring * np.sin(a)))
+    return out
+
+
+def _overlaps(box, placed) -> bool:
+    return any(box.overlaps(other) for other in placed)
 
 
 def render_map(data: MapData, path: Path, title: str = "") -> Path:
@@ -70,23 +165,65 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
     matplotlib.use("Agg", force=False)
     import matplotlib.patheffects as effects
     import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap, PowerNorm
+    from matplotlib.patches import Rectangle
 
-    points = data.points
-    n = len(points)
-    size = float(np.clip(4000 / max(n, 1), 0.6, 18))
-    fig, ax = plt.subplots(figsize=(8, 7), dpi=110)
-    noise = points[points["is_noise"]]
-    members = points[~points["is_noise"]]
-    ax.scatter(noise["map_x"], noise["map_y"], s=size, c=NOISE_COLOUR, lw=0, alpha=0.5,
-               rasterized=True, label="noise")  # fmt: skip
-    ax.scatter(members["map_x"], members["map_y"], s=size * 1.6, c=members["colour"], lw=0,
-               alpha=0.85, rasterized=True)  # fmt: skip
-    halo = [effects.withStroke(linewidth=3, foreground="white")]
-    for row in data.centres.itertuples():
-        ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=13, fontweight="bold",
-                ha="center", va="center", path_effects=halo)  # fmt: skip
+    x0, x1, y0, y1 = data.extent
+    height = float(np.clip(8.5 * (y1 - y0) / max(x1 - x0, 1e-9) + 0.8, 4.5, 9))
+    fig, ax = plt.subplots(figsize=(9, height), dpi=110)
+    if data.density.max() > 0:
+        shade = LinearSegmentedColormap.from_list("shade", ["#f4f5f7", "#a3aab5"]).with_extremes(
+            bad=(0, 0, 0, 0)
+        )
+        floor = data.density.max() * 0.01
+        masked = np.ma.masked_where(data.density <= floor, data.density)
+        ax.imshow(masked, origin="lower", extent=data.extent, cmap=shade, aspect="auto",
+                  norm=PowerNorm(0.5, vmin=floor, vmax=data.density.max()),
+                  interpolation="bilinear", zorder=0)  # fmt: skip
+    if 0 < len(data.noise) <= 20000:
+        ax.scatter(data.noise["x"], data.noise["y"], s=0.5, c=NOISE_COLOUR, lw=0, alpha=0.6,
+                   rasterized=True, zorder=1)  # fmt: skip
+    ax.scatter(data.points["x"], data.points["y"], s=data.points["size"], c=data.points["colour"],
+               lw=0, alpha=0.9, rasterized=True, zorder=2)  # fmt: skip
+    for isl in data.islands.itertuples():
+        w, h = isl.x1 - isl.x0, isl.y1 - isl.y0
+        pad = 0.015 * max(x1 - x0, y1 - y0)
+        ax.add_patch(Rectangle((isl.x0 - pad, isl.y0 - pad), w + 2 * pad, h + 2 * pad, fill=False,
+                               ls=(0, (4, 3)), lw=0.9, ec="#667085", zorder=3))  # fmt: skip
+        ax.text(isl.x0 - pad, isl.y1 + pad, "≈ moved closer", fontsize=7, color="#667085",
+                va="bottom", ha="left", zorder=3)  # fmt: skip
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("map_x")
+    ax.set_xlabel(
+        "map_x" + (" (far islands moved closer: not to scale)" if len(data.islands) else "")
+    )
     ax.set_ylabel("map_y")
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    halo = [effects.withStroke(linewidth=3, foreground="white")]
+    placed = []
+    frame_box = ax.get_window_extent(renderer)
+    for row in data.centres.sort_values("size", kind="stable").itertuples():
+        for text in dict.fromkeys([row.label, row.letter]):
+            done = False
+            for dx, dy in _offsets():
+                label = ax.annotate(
+                    text, (row.x, row.y), xytext=(dx, dy), textcoords="offset points",
+                    color=row.colour, fontsize=10 if text == row.letter else 8.5, fontweight="bold",
+                    ha="center", va="center", path_effects=halo, zorder=5,
+                    arrowprops=({"arrowstyle": "-", "color": row.colour, "lw": 0.8, "shrinkA": 0,
+                                 "shrinkB": 0} if (dx or dy) else None),
+                )  # fmt: skip
+                box = label.get_window_extent(renderer).expanded(1.08, 1.15)
+                inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
+                if inside and not _overlaps(box, placed):
+                    placed.append(box)
+                    done = True
+                    break
+                label.remove()
+            if done:
+                break
     return save_figure(fig, ax, path, title, hidden_spines=("top", "right"))

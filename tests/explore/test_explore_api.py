@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 from pathlib import Path
@@ -13,92 +12,12 @@ import pytest
 
 from raregal.constants import NOISE
 from raregal.errors import InputError
-from raregal.schema import FRACTION_COLUMNS
 from raregal.tables import write_table
-
-pytest.importorskip("fastapi")
-pytest.importorskip("hnswlib")
-
-
-def build_run(root: Path, gz_examples: Path, seed: int = 0, n_images: int = 24) -> Path:
-    """A run folder made by real computation: blobs -> hdbscan leaf clusters -> tables.
-
-    Three pairs of 5-D blobs (so that the condensed tree joins each pair before the root), uniform
-    noise, 16-D representations that are a seeded linear map of the 5-D positions, vote fractions
-    and real Galaxy Zoo cutouts copied into ``root/images`` (the shared folder is never written).
-    """
-    import hdbscan
-
-    rng = np.random.default_rng(seed)
-    pair_centres = np.array([[0, 0, 0, 0, 0], [12, 0, 0, 0, 0], [0, 12, 0, 0, 0]], float)
-    centres = np.concatenate([pair_centres, pair_centres + np.array([2.2, 2.2, 0, 0, 0])])
-    sizes = [70, 55, 45, 40, 35, 30]
-    blobs = [c + rng.normal(0, 0.45, (s, 5)) for c, s in zip(centres, sizes, strict=True)]
-    noise = rng.uniform(-3, 15, (40, 5))
-    umap = np.concatenate([*blobs, noise])
-    n = len(umap)
-    model = hdbscan.HDBSCAN(min_cluster_size=15, min_samples=5, cluster_selection_method="leaf")
-    model.fit(umap)
-    raw = model.labels_
-    # raregal numbers clusters by decreasing size
-    ids, counts = np.unique(raw[raw >= 0], return_counts=True)
-    order = ids[np.argsort(-counts, kind="stable")]
-    relabel = {int(old): new for new, old in enumerate(order)}
-    labels = np.array([relabel.get(int(v), NOISE) for v in raw])
-
-    images = root / "images"
-    images.mkdir(parents=True)
-    sources = sorted((gz_examples / "images").glob("decals-*.jpg"))[:n_images]
-    for s in sources:
-        shutil.copy(s, images / s.name)
-    ids_str = [f"gal{i:04d}" for i in range(n)]
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids_str,
-            "cluster": labels,
-            "probability": model.probabilities_,
-            "outlier_score": np.nan_to_num(model.outlier_scores_),
-            **{f"umap_{j}": umap[:, j] for j in range(5)},
-            "map_x": umap[:, 0],
-            "map_y": umap[:, 1],
-            "ra": rng.uniform(0, 360, n),
-            "dec": rng.uniform(-30, 60, n),
-            "file_loc": [str(images / sources[i % len(sources)].name) for i in range(n)],
-        }
-    )
-    run = root / "run"
-    run.mkdir()
-    write_table(galaxies, run / "galaxies.parquet")
-    persistence = model.cluster_persistence_
-    clusters = pd.DataFrame(
-        {
-            "cluster": np.arange(len(order)),
-            "letter": [chr(65 + k) for k in range(len(order))],
-            "size": [int((labels == k).sum()) for k in range(len(order))],
-            "persistence": [float(persistence[old]) for old in order],
-        }
-    )
-    write_table(clusters, run / "clusters.parquet")
-    write_table(model.condensed_tree_.to_pandas(), run / "condensed_tree.parquet")
-    projection = rng.normal(size=(5, 16))
-    feats = umap @ projection + rng.normal(0, 0.01, (n, 16))
-    fractions = rng.dirichlet(np.ones(len(FRACTION_COLUMNS)), n)
-    representations = pd.DataFrame({"id_str": ids_str})
-    for j in range(16):
-        representations[f"feat_{j}"] = feats[:, j]
-    for j, col in enumerate(FRACTION_COLUMNS):
-        representations[col] = fractions[:, j]
-    rep_path = root / "representations.parquet"
-    write_table(representations, rep_path)
-    (run / "run.json").write_text(
-        json.dumps({"inputs": {"representations": {"path": str(rep_path)}}})
-    )
-    return run
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, gz_examples) -> Path:
-    return build_run(tmp_path_factory.mktemp("explore"), gz_examples)
+def run_dir(tmp_path_factory, make_run) -> Path:
+    return make_run(tmp_path_factory.mktemp("explore"))
 
 
 @pytest.fixture
@@ -120,13 +39,27 @@ def test_summary_and_points_match_the_run(client, run_dir):
     assert summary["has_tree"] and summary["has_images"]
     raw = client.get("/api/points")
     assert raw.headers["content-type"] == "application/octet-stream"
-    n = summary["n"]
+    n, size = summary["n"], summary["grid"]["size"]
+    assert len(raw.content) == 16 * n + 4 * (size * size + 1)
     x = np.frombuffer(raw.content, np.float32, n, 0)
     y = np.frombuffer(raw.content, np.float32, n, 4 * n)
     labels = np.frombuffer(raw.content, np.int32, n, 8 * n)
-    np.testing.assert_allclose(x, galaxies["map_x"].to_numpy(np.float32))
-    np.testing.assert_allclose(y, galaxies["map_y"].to_numpy(np.float32))
-    np.testing.assert_array_equal(labels, galaxies["cluster"])
+    rows = np.frombuffer(raw.content, np.int32, n, 12 * n)
+    starts = np.frombuffer(raw.content, np.int32, size * size + 1, 16 * n)
+    assert sorted(rows) == list(range(n)), "every galaxy once"
+    np.testing.assert_array_equal(labels, galaxies["cluster"].to_numpy()[rows])
+    # a galaxy is drawn at its map position plus the shift of its island (0 for the main body)
+    shift_x = x - galaxies["map_x"].to_numpy(np.float32)[rows]
+    shift_y = y - galaxies["map_y"].to_numpy(np.float32)[rows]
+    moved = (np.abs(shift_x) > 1e-4) | (np.abs(shift_y) > 1e-4)
+    assert moved.sum() == sum(i["n"] for i in summary["islands"])
+    # the points come cell by cell: each cell's points lie inside it
+    grid = summary["grid"]
+    cell = (np.floor((y - grid["y0"]) / grid["cell"]).clip(0, size - 1) * size
+            + np.floor((x - grid["x0"]) / grid["cell"]).clip(0, size - 1))  # fmt: skip
+    assert np.all(np.diff(cell) >= 0) and starts[0] == 0 and starts[-1] == n
+    for c in np.unique(cell.astype(int))[:20]:
+        assert np.all(cell[starts[c] : starts[c + 1]] == c)
 
 
 def test_galaxy_shows_id_cluster_and_fractions(client, run_dir):
@@ -207,7 +140,7 @@ def test_polygon_selection_and_csv_export(client, run_dir):
     csv = client.post("/api/select.csv", json={"polygon": box})
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
-    assert lines[0] == "id_str,ra,dec"
+    assert lines[0] == "id_str,ra,dec,cluster,letter,probability"
     assert sorted(line.split(",")[0] for line in lines[1:]) == sorted(inside["id_str"])
     bad = client.post("/api/select", json={"polygon": [[0, 0], [1, 1]]})
     assert bad.status_code == 400 and "at least 3" in bad.json()["detail"]
@@ -253,23 +186,25 @@ def test_marks_are_saved_survive_a_restart_and_export(run_dir):
             ("gal0007", "ring?"),
         }
         assert c.get("/api/galaxies/7").json()["marks"][0]["note"] == "faint outer ring"
-        assert "faint outer ring" in c.get("/api/marks.csv").text
+        exported = c.get("/api/marks.csv").text
+        assert "faint outer ring" in exported and exported.startswith("id_str,ra,dec,cluster")
         assert c.delete(f"/api/marks/{a.json()['mark_id']}").status_code == 200
         assert c.delete(f"/api/marks/{a.json()['mark_id']}").status_code == 404
     assert "B" not in set(pd.read_parquet(run_dir / "marks.parquet")["target"])
 
 
-def test_thumbnails_are_made_once_from_the_real_image(client, run_dir):
+@pytest.mark.parametrize("row", [3, 4, 5])  # PNG, JPEG and FITS cutouts
+def test_thumbnails_are_made_once_from_the_real_image(client, run_dir, row):
     from PIL import Image
 
-    r = client.get("/thumbs/4.jpg")
+    r = client.get(f"/thumbs/{row}.jpg")
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
-    cached = run_dir / "explore" / "thumbs" / "4.jpg"
+    cached = run_dir / "explore" / "thumbs" / f"{row}.jpg"
     with Image.open(cached) as im:
-        assert max(im.size) == 128 and im.mode == "RGB"
+        assert max(im.size) == 96 and im.mode == "RGB"  # the cutouts are 96 px: never enlarged
         assert np.asarray(im).std() > 5, "a real picture, not a blank"
     stamp = cached.stat().st_mtime_ns
-    assert client.get("/thumbs/4.jpg").content == r.content
+    assert client.get(f"/thumbs/{row}.jpg").content == r.content
     assert cached.stat().st_mtime_ns == stamp
 
 
