@@ -15,21 +15,13 @@ import pandas as pd
 import pytest
 
 from raregal.constants import NOISE
+from raregal.explore.benchmark import CHROMIUM, CHROMIUM_ARGS
 from raregal.schema import FRACTION_COLUMNS
 from raregal.tables import write_table
 
 pytest.importorskip("fastapi")
 pytest.importorskip("hnswlib")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IMAGE_FORMATS = ("png", "jpg", "fits")
 SCREEN_OF_ROW = """(row) => {
   const m = window.raregal.map, i = m.rowToIdx[row];
@@ -169,10 +161,10 @@ def make_run():
 def browser():
     """Debian's chromium, headless, with the flags CI uses."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield b
         b.close()
 

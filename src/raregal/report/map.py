@@ -158,12 +158,56 @@ def _overlaps(box, placed) -> bool:
     return any(box.overlaps(other) for other in placed)
 
 
+def place_labels(ax, centres: pd.DataFrame) -> list:
+    """Label each cluster where its label overlaps no other; returns the labels' pixel boxes.
+
+    Smallest clusters are placed first. Each label tries its cluster's centre, then rings of
+    places around it (with a leader line back); when the letter and description fit nowhere,
+    the letter alone is tried; a label that still fits nowhere inside the axes is left out.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        With its final limits and layout.
+    centres : DataFrame
+        ``letter``, ``label``, ``colour``, ``x``, ``y``, ``size`` (see ``MapData.centres``).
+    """
+    import matplotlib.patheffects as effects
+
+    renderer = ax.figure.canvas.get_renderer()
+    halo = [effects.withStroke(linewidth=3, foreground="white")]
+    placed = []
+    frame_box = ax.get_window_extent(renderer)
+    for row in centres.sort_values("size", kind="stable").itertuples():
+        for text in dict.fromkeys([row.label, row.letter]):
+            done = False
+            for dx, dy in _offsets():
+                arrow = {"arrowstyle": "-", "color": row.colour, "lw": 0.8, "shrinkA": 0,
+                         "shrinkB": 0}  # fmt: skip
+                label = ax.annotate(
+                    text, (row.x, row.y), xytext=(dx, dy), textcoords="offset points",
+                    color=row.colour, fontsize=10 if text == row.letter else 8.5, fontweight="bold",
+                    ha="center", va="center", path_effects=halo, zorder=5,
+                    arrowprops=arrow if (dx or dy) else None,
+                )  # fmt: skip
+                box = label.get_window_extent(renderer).expanded(1.08, 1.15)
+                inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
+                if inside and not _overlaps(box, placed):
+                    label.set_gid(f"label-{row.letter}")
+                    placed.append(box)
+                    done = True
+                    break
+                label.remove()
+            if done:
+                break
+    return placed
+
+
 def render_map(data: MapData, path: Path, title: str = "") -> Path:
     """Draw the map into a PNG (atomically) and return its path."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.patheffects as effects
     import matplotlib.pyplot as plt
     from matplotlib.colors import LinearSegmentedColormap, PowerNorm
     from matplotlib.patches import Rectangle
@@ -202,28 +246,5 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
     )
     ax.set_ylabel("map_y")
     fig.tight_layout()
-    renderer = fig.canvas.get_renderer()
-    halo = [effects.withStroke(linewidth=3, foreground="white")]
-    placed = []
-    frame_box = ax.get_window_extent(renderer)
-    for row in data.centres.sort_values("size", kind="stable").itertuples():
-        for text in dict.fromkeys([row.label, row.letter]):
-            done = False
-            for dx, dy in _offsets():
-                label = ax.annotate(
-                    text, (row.x, row.y), xytext=(dx, dy), textcoords="offset points",
-                    color=row.colour, fontsize=10 if text == row.letter else 8.5, fontweight="bold",
-                    ha="center", va="center", path_effects=halo, zorder=5,
-                    arrowprops=({"arrowstyle": "-", "color": row.colour, "lw": 0.8, "shrinkA": 0,
-                                 "shrinkB": 0} if (dx or dy) else None),
-                )  # fmt: skip
-                box = label.get_window_extent(renderer).expanded(1.08, 1.15)
-                inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
-                if inside and not _overlaps(box, placed):
-                    placed.append(box)
-                    done = True
-                    break
-                label.remove()
-            if done:
-                break
+    place_labels(ax, data.centres)
     return save_figure(fig, ax, path, title, hidden_spines=("top", "right"))

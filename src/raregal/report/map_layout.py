@@ -80,9 +80,10 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 def compact_layout(
     x: np.ndarray,
     y: np.ndarray,
-    far: float = 0.12,
+    far: float = 0.25,
     gap: float = 0.06,
     core_share: float = 0.1,
+    min_island: int = 10,
 ) -> MapLayout:
     """Pull far islands of the map in next to the main population.
 
@@ -90,13 +91,15 @@ def compact_layout(
     ----------
     x, y : array-like of float, shape (n,)
         ``map_x`` and ``map_y``.
-    far : float, default=0.12
+    far : float, default=0.25
         An island further than ``far`` times the main population's extent (its larger side) from
         it is moved.
     gap : float, default=0.06
         The gap left between a moved island and whatever it is placed next to, in the same unit.
     core_share : float, default=0.1
         Islands holding at least this share of the galaxies form the main population.
+    min_island : int, default=10
+        Smaller islands (stray galaxies) stay where they are: only groups are pulled in.
 
     Returns
     -------
@@ -134,7 +137,11 @@ def compact_layout(
     )
     extent = max(core_box[2] - core_box[0], core_box[3] - core_box[1], 1e-12)
     centre = (core_box[:2] + core_box[2:]) / 2
-    far_ids = [int(i) for i in ids[~is_core] if _gap(boxes[int(i)], core_box) > far * extent]
+    far_ids = [
+        int(i)
+        for i in ids[~is_core]
+        if count[i] >= min_island and _gap(boxes[int(i)], core_box) > far * extent
+    ]
     far_ids.sort(key=lambda i: _gap(boxes[i], core_box))
     placed = [core_box] + [boxes[int(i)] for i in ids[~is_core] if int(i) not in far_ids]
     shift = np.zeros((int(ids.max()) + 1, 2))
