@@ -249,3 +249,44 @@ def test_a_table_from_the_simulated_survey_is_known_by_its_metadata(tmp_path):
     write_table(pd.DataFrame({"id_str": ["a"], "file_loc": ["x.png"]}), catalog)
     assert not table_is_simulated(catalog)
     assert not table_is_simulated(tmp_path / "absent.parquet")
+
+
+def test_beyond_max_points_the_main_population_comes_as_density_tiles(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from raregal.explore.benchmark import synthetic_run
+    from raregal.explore.server import create_app
+
+    run = synthetic_run(tmp_path / "run", 30_000, n_clusters=6, noise_fraction=0.7, seed=4)
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    n_noise = int((galaxies["cluster"] < 0).sum())
+    with TestClient(create_app(run, build_index=False, max_points=12_000)) as c:
+        s = c.get("/api/summary").json()
+        assert s["n_total"] == 30_000 and s["n"] == 12_000 and s["tiles"]["tile"] == 256
+        raw = c.get("/api/points").content
+        n, size = s["n"], s["grid"]["size"]
+        assert len(raw) == 16 * n + 4 * (size * size + 1)
+        rows = np.frombuffer(raw, np.int32, n, 12 * n)
+        labels = np.frombuffer(raw, np.int32, n, 8 * n)
+        assert len(set(rows.tolist())) == n
+        np.testing.assert_array_equal(labels, galaxies["cluster"].to_numpy()[rows])
+        assert set(np.flatnonzero(galaxies["cluster"] >= 0)) <= set(rows.tolist()), (
+            "every clustered galaxy is sent"
+        )
+        top = np.frombuffer(c.get("/api/tiles/0/0/0").content, "<u2").reshape(256, 256)
+        assert top.sum() == n_noise, "level 0 counts every galaxy of the main population"
+        quarters = [
+            np.frombuffer(c.get(f"/api/tiles/1/{tx}/{ty}").content, "<u2").astype(int).sum()
+            for tx in (0, 1)
+            for ty in (0, 1)
+        ]
+        assert sum(quarters) == n_noise
+        # the tile's rows go up in y: the lower half of level 0 is the two ty=0 tiles of level 1
+        lower = np.frombuffer(c.get("/api/tiles/1/0/0").content, "<u2").astype(int).sum()
+        lower += np.frombuffer(c.get("/api/tiles/1/1/0").content, "<u2").astype(int).sum()
+        assert top[:128].sum() == lower
+        assert c.get("/api/tiles/1/2/0").status_code == 404
+        assert c.get("/api/tiles/99/0/0").status_code == 404
+    with TestClient(create_app(run, build_index=False)) as c:
+        assert c.get("/api/summary").json()["tiles"] is None
+        assert c.get("/api/tiles/0/0/0").status_code == 404

@@ -366,3 +366,37 @@ def test_every_term_has_help_text(page):
     for name in ("mean p", "persistence", "λ"):
         assert name in help_text and glossary[name] in help_text
     assert "Enter" in page.text_content("#help-keys")
+
+
+def test_a_run_beyond_max_points_draws_density_tiles(browser, tmp_path):
+    from raregal.explore.benchmark import synthetic_run
+    from raregal.explore.serve import BackgroundServer
+    from raregal.explore.server import create_app
+
+    run = synthetic_run(tmp_path / "run", 40_000, n_clusters=6, noise_fraction=0.8, seed=5)
+    with BackgroundServer(create_app(run, build_index=False, max_points=10_000)) as server:
+        page = browser.new_page(viewport={"width": 900, "height": 600})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server.url)
+        page.wait_for_selector("body[data-loaded='1']")
+        assert "density tiles" in page.text_content("#run-info")
+        page.wait_for_function("window.raregal.map.tileCache.size > 0")
+        page.wait_for_timeout(300)
+        assert page.evaluate(GREY_LEVELS) >= 5, "the tiles shade the main population"
+        # a selection is counted on the server, over every galaxy, not only those sent as points
+        page.click("#mode-box")
+        page.mouse.move(200, 150)
+        page.mouse.down()
+        page.mouse.move(500, 400, steps=5)
+        page.mouse.up()
+        page.wait_for_selector("#selection-bar:not([hidden])")
+        polygon = page.evaluate("window.raregal.map.polygon")
+        from raregal.explore.data import ExploreRun
+
+        expected = len(ExploreRun(run).select_polygon(np.array(polygon)))
+        page.wait_for_function(
+            f"document.getElementById('selection-count').textContent.startsWith('{expected:,}')"
+        )
+        page.close()
+    assert not errors, errors

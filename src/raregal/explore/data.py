@@ -19,6 +19,7 @@ import pandas as pd
 from raregal.constants import FILE_COLUMN, FRACTION_SUFFIX, ID_COLUMN, NOISE
 from raregal.errors import InputError
 from raregal.explore.points import PointGrid, build_grid, points_payload
+from raregal.explore.tiles import DensityTiles, sample_rows
 from raregal.explore.tree import CondensedTree
 from raregal.report.glossary import GLOSSARY
 from raregal.report.map_layout import MapLayout, compact_layout
@@ -59,6 +60,8 @@ CLUSTER_EXTRAS = (
 GALAXY_EXTRAS = ("probability", "outlier_score", "anomaly_score", "ra", "dec", "true_class")
 """Columns of galaxies.parquet shown in the object view when the table has them."""
 IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+MAX_POINTS = 2_500_000
+"""Galaxies sent to the page as points; beyond, the main population comes as density tiles."""
 
 
 def cluster_letter(k: int) -> str:
@@ -90,9 +93,13 @@ class ExploreRun:
     path : path-like
         The run folder: ``galaxies.parquet`` and ``clusters.parquet`` are required,
         ``condensed_tree.parquet`` and ``run.json`` are used when present.
+    max_points : int, default=2_500_000
+        Galaxies sent to the page as points. A larger run sends every clustered galaxy and a
+        random sample of the others, and its main population as density tiles
+        (``raregal.explore.tiles``).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, max_points: int = MAX_POINTS) -> None:
         self.path = Path(path).resolve()
         if not self.path.is_dir():
             raise InputError("is not a run folder", path=self.path)
@@ -123,6 +130,14 @@ class ExploreRun:
         self.layout: MapLayout = compact_layout(self.x, self.y)
         self.view_x, self.view_y = self.layout.x, self.layout.y
         self.grid: PointGrid = build_grid(self.view_x, self.view_y)
+        self.sent = sample_rows(self.labels, max_points)
+        if len(self.sent) < self.n:
+            self.tiles: DensityTiles | None = DensityTiles(
+                self.view_x, self.view_y, self.labels, self.grid
+            )
+            self.page_grid = build_grid(self.view_x[self.sent], self.view_y[self.sent])
+        else:
+            self.tiles, self.page_grid = None, self.grid
         top = int(max(self.labels.max(initial=-1), self.clusters["cluster"].max()
                       if len(self.clusters) else -1))  # fmt: skip
         self.colours = cluster_colours(top + 1)
@@ -222,7 +237,10 @@ class ExploreRun:
 
     def points_bytes(self) -> bytes:
         """Display positions, clusters and rows in grid-cell order (``raregal.explore.points``)."""
-        return points_payload(self.view_x, self.view_y, self.labels, self.grid)
+        if self.tiles is None:
+            return points_payload(self.view_x, self.view_y, self.labels, self.grid)
+        s = self.sent
+        return points_payload(self.view_x[s], self.view_y[s], self.labels[s], self.page_grid, s)
 
     def colour_of(self, cluster: int) -> str:
         """The cluster's colour in the shared palette (the report's)."""
@@ -264,10 +282,12 @@ class ExploreRun:
         ]
         return {
             "run": self.path.name,
-            "n": self.n,
+            "n": len(self.sent),
+            "n_total": self.n,
             "n_noise": int((self.labels == NOISE).sum()),
             "bounds": bounds,
-            "grid": self.grid.header(),
+            "grid": self.page_grid.header(),
+            "tiles": self.tiles.header() if self.tiles is not None else None,
             "islands": self.layout.moved.to_dict("records"),
             "clusters": self.cluster_table(),
             "palette": palette_json(len(self.colours)),

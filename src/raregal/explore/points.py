@@ -71,14 +71,25 @@ def build_grid(x: np.ndarray, y: np.ndarray) -> PointGrid:
     return PointGrid(size, x0, y0, cell, order, cell_start)
 
 
-def points_payload(x: np.ndarray, y: np.ndarray, labels: np.ndarray, grid: PointGrid) -> bytes:
-    """The binary payload described in the module docstring."""
+def points_payload(
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray,
+    grid: PointGrid,
+    rows: np.ndarray | None = None,
+) -> bytes:
+    """The binary payload described in the module docstring.
+
+    ``x``, ``y``, ``labels`` and ``grid`` may cover a subset of the galaxies; ``rows`` then gives
+    each entry's row in ``galaxies.parquet`` (all rows in order by default).
+    """
     order = grid.order
+    rows = order if rows is None else np.asarray(rows)[order]
     parts = (
         x[order].astype("<f4"),
         y[order].astype("<f4"),
         labels[order].astype("<i4"),
-        order.astype("<i4"),
+        rows.astype("<i4"),
         grid.cell_start.astype("<i4"),
     )
     return b"".join(p.tobytes() for p in parts)

@@ -22,6 +22,7 @@ Routes (all read-only except ``/api/marks``)::
     POST /api/found.{csv,vot} {rows,..} a found list (score, round, answer) as a catalog
     GET/POST /api/marks, DELETE /api/marks/{mark_id}, GET /api/marks.{csv,vot}
     GET  /api/marks/galaxies            the marked galaxies' rows, for drawing on the map
+    GET  /api/tiles/{z}/{tx}/{ty}       density tile of a run too large to send as points
     GET  /thumbs/{row}.jpg              a cached thumbnail
 
 Only files of the run are served, by row number; anything else is a 404.
@@ -43,7 +44,7 @@ from raregal.constants import ID_COLUMN
 from raregal.errors import InputError, MissingDependencyError
 from raregal.explore.columns import ColourColumns
 from raregal.explore.cutouts import read_cutout
-from raregal.explore.data import ExploreRun
+from raregal.explore.data import MAX_POINTS, ExploreRun
 from raregal.explore.lists import FOUND_COLUMNS, found_list, marks_list, selection_list
 from raregal.explore.marks import MarksTable
 from raregal.explore.neighbours import NeighbourIndex
@@ -82,6 +83,7 @@ def create_app(
     *,
     build_index: bool = True,
     allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS,
+    max_points: int = MAX_POINTS,
 ) -> Any:
     """The FastAPI app that serves one run folder.
 
@@ -95,6 +97,9 @@ def create_app(
         the first 'more like this' does not wait for it.
     allowed_hosts : tuple of str or None, default=loopback names
         Host headers accepted (against DNS rebinding); None accepts any, for a non-loopback bind.
+    max_points : int, default=2_500_000
+        Galaxies sent to the page as points; a larger run's main population comes as density
+        tiles (``raregal.explore.tiles``).
 
     Returns
     -------
@@ -108,7 +113,7 @@ def create_app(
     except ImportError as exc:
         raise MissingDependencyError("fastapi", "explore") from exc
 
-    run = ExploreRun(run_dir)
+    run = ExploreRun(run_dir, max_points=max_points)
     marks = MarksTable(run.path)
     index = NeighbourIndex(run)
     thumbs = Thumbnails(run)
@@ -357,6 +362,18 @@ def create_app(
     @app.get("/api/marks.{fmt}")
     def marks_export(fmt: str) -> Response:
         return export(marks_list(run, marks.to_frame()), "marks", fmt)
+
+    @app.get("/api/tiles/{z}/{tx}/{ty}")
+    def tile(z: int, tx: int, ty: int) -> Response:
+        if run.tiles is None:
+            raise HTTPException(404, "this run is sent as points: it has no density tiles")
+        try:
+            data = run.tiles.tile(z, tx, ty)
+        except ValueError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return Response(
+            data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"}
+        )
 
     @app.get("/thumbs/{name}")
     def thumbnail(name: str) -> Response:

@@ -279,6 +279,11 @@ function setSelection(poly) {
   $("selection-count").textContent = `${m.selection.length.toLocaleString()} galaxies selected`;
   $("selection-bar").hidden = false;
   m.requestDraw();
+  if (app.summary.tiles) {  // the page holds a sample of the main population: the server counts all
+    postJSON("/api/select", { polygon: poly }).then((r) => r.json()).then((r) => {
+      if (m.polygon === poly) $("selection-count").textContent = `${r.count.toLocaleString()} galaxies selected`;
+    });
+  }
 }
 async function exportSelection(fmtName) {
   const r = await postJSON(`/api/select.${fmtName}`, { polygon: app.map.polygon });
@@ -389,8 +394,9 @@ async function start() {
   const [summary, buffer] = await Promise.all([getJSON("/api/summary"), fetch("/api/points").then((r) => r.arrayBuffer())]);
   app.summary = summary;
   window.raregal.glossary = summary.glossary;
-  $("run-info").textContent = `${summary.run} · ${summary.n.toLocaleString()} galaxies · ${summary.clusters.length} clusters` +
-    (summary.islands.length ? ` · ${summary.islands.length} far islands moved closer` : "");
+  $("run-info").textContent = `${summary.run} · ${summary.n_total.toLocaleString()} galaxies · ${summary.clusters.length} clusters` +
+    (summary.islands.length ? ` · ${summary.islands.length} far islands moved closer` : "") +
+    (summary.tiles ? ` · main population as density tiles (${summary.n.toLocaleString()} drawn as points)` : "");
   app.map = new MapView({ canvas: $("map"), overlay: $("overlay"), hover: $("hover"), summary, buffer });
   window.raregal.map = app.map;
   app.tree = new TreeView($("tree-box"), (node) => showNode(node, true));

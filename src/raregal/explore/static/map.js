@@ -6,6 +6,9 @@
 // marks, ...) in their colours on top, or the mean of a continuous column per pixel. Small
 // clusters are drawn larger. Labels, moved-island frames, marks and thumbnails go on an overlay
 // canvas; the hover ring and the lasso on a third one, so hovering never redraws the points.
+// A run too large to send as points (raregal/explore/tiles.py) sends its clustered galaxies and a
+// sample of the others; the main population's density then comes from tiles of counts, at the
+// level whose cells are about one screen pixel, so a redraw costs about one pass over the screen.
 "use strict";
 
 import { hexToRGB, pack, mix } from "./util.js";
@@ -51,6 +54,8 @@ export class MapView {
     this.clusterByNumber = new Map(summary.clusters.map((c) => [c.cluster, c]));
     this.setCategorical(this.L, summary.palette.clusters, true);
     this.drawQueued = false; this.overlayQueued = false;
+    this.tiles = summary.tiles || null;
+    this.tileCache = new Map(); this.tilePending = new Set();
   }
 
   // -------------------------------------------------------------- colouring
@@ -166,6 +171,8 @@ export class MapView {
     const X = this.X, Y = this.Y, top = this.top, dens = this.dens;
     const dimmed = this.highlight !== null || this.selection !== null;
     top.fill(0); dens.fill(0);
+    if (this.tiles) this.densityFromTiles(sx, ox, oy);
+    const tiled = this.tiles !== null, L = this.L;
     const [bx0, by0, bx1, by1] = this.viewBox(8);
     let visible = 0;
     for (const [a, b] of this.ranges(bx0, by0, bx1, by1)) visible += b - a;
@@ -182,6 +189,7 @@ export class MapView {
           if (px < 0 || py < 0 || px >= W || py >= H) continue;
           inView++;
           const c = C[i];
+          if (tiled && L[i] < 0) continue;  // the main population is in the density tiles
           if (c < 0) {
             if (r === 1) { const p = py * W + px; if (dens[p] < 65535) dens[p]++; }
             else this.discDensity(px, py, r);
@@ -207,6 +215,7 @@ export class MapView {
           if (px < 0 || py < 0 || px >= W || py >= H) continue;
           inView++;
           const val = V[i], p = py * W + px;
+          if (tiled && L[i] < 0 && val !== val) continue;
           if (val === val) {
             if (r === 1) { sum[p] += val; if (cnt[p] < 65535) cnt[p]++; }
             else this.discValue(px, py, r, val);
@@ -233,6 +242,54 @@ export class MapView {
     this.frames.push({ kind: pending.kind, ms: t1 - t0, latency: t1 - pending.since });
     if (this.frames.length > 2000) this.frames.splice(0, 1000);
   }
+  // -------------------------------------------------------------- density tiles
+  tileLevel(sx) {
+    const t = this.tiles, z = Math.round(Math.log2(t.span * sx / t.tile));
+    return Math.max(0, Math.min(t.max_level, z));
+  }
+  requestTile(z, tx, ty) {
+    const key = `${z}/${tx}/${ty}`;
+    if (this.tilePending.has(key) || this.tileCache.has(key)) return;
+    this.tilePending.add(key);
+    fetch(`/api/tiles/${key}`).then((r) => r.arrayBuffer()).then((buf) => {
+      this.tilePending.delete(key);
+      this.tileCache.set(key, new Uint16Array(buf));
+      if (this.tileCache.size > 600) this.tileCache.delete(this.tileCache.keys().next().value);
+      this.requestDraw("tiles");
+    }).catch(() => this.tilePending.delete(key));
+  }
+  densityFromTiles(sx, ox, oy) {
+    const t = this.tiles, z = this.tileLevel(sx), count = 2 ** z, side = t.span / count;
+    const [bx0, by0, bx1, by1] = this.viewBox(0);
+    const tx0 = Math.max(0, Math.floor((bx0 - t.x0) / side)), tx1 = Math.min(count - 1, Math.floor((bx1 - t.x0) / side));
+    const ty0 = Math.max(0, Math.floor((by0 - t.y0) / side)), ty1 = Math.min(count - 1, Math.floor((by1 - t.y0) / side));
+    for (let ty = ty0; ty <= ty1; ty++) for (let tx = tx0; tx <= tx1; tx++) {
+      this.requestTile(z, tx, ty);
+      // until it comes, the nearest coarser tile that is here stands in
+      for (let k = 0; k <= z; k++) {
+        const zz = z - k, data = this.tileCache.get(`${zz}/${tx >> k}/${ty >> k}`);
+        if (!data) continue;
+        const clip = [t.x0 + tx * side, t.y0 + ty * side, t.x0 + (tx + 1) * side, t.y0 + (ty + 1) * side];
+        this.paintTile(data, zz, tx >> k, ty >> k, clip, sx, ox, oy);
+        break;
+      }
+    }
+  }
+  paintTile(data, z, tx, ty, clip, sx, ox, oy) {
+    const t = this.tiles, N = t.tile, side = t.span / 2 ** z, cell = side / N;
+    const X0 = t.x0 + tx * side, Y0 = t.y0 + ty * side, W = this.canvas.width, H = this.canvas.height, dens = this.dens;
+    const px0 = Math.max(0, Math.floor(clip[0] * sx + ox)), px1 = Math.min(W, Math.ceil(clip[2] * sx + ox));
+    const py0 = Math.max(0, Math.floor(oy - clip[3] * sx)), py1 = Math.min(H, Math.ceil(oy - clip[1] * sx));
+    if (px0 >= px1 || py0 >= py1) return;
+    const cols = new Int32Array(px1 - px0);
+    for (let px = px0; px < px1; px++) cols[px - px0] = Math.min(N - 1, Math.max(0, Math.floor(((px + 0.5 - ox) / sx - X0) / cell)));
+    for (let py = py0; py < py1; py++) {
+      const cy = Math.min(N - 1, Math.max(0, Math.floor(((oy - py - 0.5) / sx - Y0) / cell)));
+      const base = cy * N, row = py * W;
+      for (let px = px0; px < px1; px++) { const v = data[base + cols[px - px0]]; if (v) dens[row + px] = v; }
+    }
+  }
+
   compose(N) {
     const px = this.pixels, top = this.top, dens = this.dens, densLUT = this.densLUT;
     for (let p = 0; p < N; p++) { const t = top[p]; px[p] = t ? t : densLUT[dens[p]]; }
