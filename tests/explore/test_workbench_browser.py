@@ -87,6 +87,13 @@ def test_labels_never_overlap_and_carry_the_description(page, run_dir):
             assert (
                 a["x1"] <= b["x0"] or b["x1"] <= a["x0"] or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
             )
+    obstacles = page.evaluate("window.raregal.map.labelObstacles")
+    assert obstacles, "clusters small on screen are kept clear"
+    for a in boxes:  # no label covers a cluster that is small on screen
+        for b in obstacles:
+            assert (
+                a["x1"] <= b["x0"] or b["x1"] <= a["x0"] or a["y1"] <= b["y0"] or b["y1"] <= a["y0"]
+            )
     texts = {b["cluster"]: b["text"] for b in boxes}
     described = [t for t in texts.values() if " · class " in t]
     assert described, "labels carry the short description where there is room"
@@ -399,4 +406,29 @@ def test_a_run_beyond_max_points_draws_density_tiles(browser, tmp_path):
             f"document.getElementById('selection-count').textContent.startsWith('{expected:,}')"
         )
         page.close()
+    assert not errors, errors
+
+
+def test_a_ranked_run_lists_its_rarest_looking_clusters_first(
+    browser, tmp_path, make_run, open_page
+):
+    run = make_run(tmp_path)
+    clusters = pd.read_parquet(run / "clusters.parquet")
+    clusters["interest_rank"] = np.arange(len(clusters), 0, -1)  # the smallest cluster ranks first
+    clusters["interest"] = 1.0 / clusters["interest_rank"]
+    clusters["seed_stability"] = 0.8
+    clusters.to_parquet(run / "clusters.parquet")
+    page, server, errors = open_page(browser, run)
+    try:
+        order = page.eval_on_selector_all(
+            "#clusters tbody tr", "e => e.map(r => Number(r.dataset.cluster))"
+        )
+        assert order == list(clusters.sort_values("interest_rank")["cluster"])
+        assert "interest" in page.text_content("#clusters-head")
+        page.click(f"#clusters tbody tr[data-cluster='{order[0]}']")
+        page.wait_for_selector("#panel-sub .term[data-term='seed stability']")
+        assert "0.80" in page.text_content("#panel-sub")
+    finally:
+        page.context.close()
+        server.stop()
     assert not errors, errors

@@ -111,6 +111,18 @@ def test_map_labels_never_overlap_and_small_clusters_get_larger_dots(tmp_path, m
         boxes = place_labels(ax, data.centres)
         for i, a in enumerate(boxes):
             assert not any(a.overlaps(b) for b in boxes[i + 1 :])
+        from matplotlib.transforms import Bbox
+
+        from raregal.report.map import SMALL_ON_SCREEN
+
+        checked = 0
+        for row in data.centres.itertuples():  # no label covers a cluster small on screen
+            corners = ax.transData.transform([(row.x0, row.y0), (row.x1, row.y1)])
+            cluster_box = Bbox(corners)
+            if max(cluster_box.width, cluster_box.height) < SMALL_ON_SCREEN - 6:
+                assert not any(b.overlaps(cluster_box) for b in boxes), row.letter
+                checked += 1
+        assert checked > 0 or width == 9, "on the small figure the clusters are small"
         if width == 9:
             assert len(boxes) == len(clusters), "every cluster labelled when there is room"
         plt.close(fig)

@@ -247,16 +247,25 @@ class ExploreRun:
         return self.colours[cluster] if 0 <= cluster < len(self.colours) else ""
 
     @cached_property
-    def _centres(self) -> dict[int, tuple[float, float]]:
-        """Median display position of each cluster's members."""
+    def _centres(self) -> dict[int, tuple[float, ...]]:
+        """Median display position of each cluster's members, and the box holding most of them.
+
+        Returns cluster -> (x, y, x0, y0, x1, y1); the box spans the 2nd to 98th percentiles, so
+        that labels can be kept off the cluster they name.
+        """
         clustered = self.labels >= 0
         if not clustered.any():
             return {}
         frame = pd.DataFrame(
             {"k": self.labels[clustered], "x": self.view_x[clustered], "y": self.view_y[clustered]}
         )
-        medians = frame.groupby("k")[["x", "y"]].median()
-        return {int(k): (float(r.x), float(r.y)) for k, r in medians.iterrows()}
+        groups = frame.groupby("k")[["x", "y"]]
+        medians, low, high = groups.median(), groups.quantile(0.02), groups.quantile(0.98)
+        box = pd.concat([medians, low, high], axis=1).to_numpy(np.float64)
+        return {
+            int(k): tuple(float(v) for v in values)
+            for k, values in zip(medians.index, box, strict=True)
+        }
 
     def cluster_table(self) -> list[dict[str, Any]]:
         """The clusters as JSON rows: cluster, letter, size, colour, centre, the extras it has."""
@@ -266,7 +275,9 @@ class ExploreRun:
             out = {k: _finite(v) for k, v in row.items()}
             k = int(out["cluster"])
             out["colour"] = self.colour_of(k)
-            out["centre"] = list(self._centres.get(k, (None, None)))
+            where = self._centres.get(k)
+            out["centre"] = list(where[:2]) if where else [None, None]
+            out["box"] = list(where[2:]) if where else None
             if isinstance(out.get("description"), str):
                 out["description"] = out["description"].strip()
             rows.append(out)

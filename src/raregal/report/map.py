@@ -43,7 +43,8 @@ class MapData:
         ``(x0, x1, y0, y1)`` of the density grid.
     centres : DataFrame
         ``letter``, ``label`` (letter and short description), ``colour``, ``x``, ``y`` (median
-        display position of the members), ``size``, one row per cluster.
+        display position of the members), ``x0``, ``y0``, ``x1``, ``y1`` (the box of the 2nd to
+        98th percentiles, kept clear of labels), ``size``, one row per cluster.
     islands : DataFrame
         Frames of the islands pulled in (``x0``, ``y0``, ``x1``, ``y1``), see ``MapLayout.moved``.
     """
@@ -108,7 +109,10 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
         extent = (0.0, 1.0, 0.0, 1.0)
     density = density_image(noise["x"].to_numpy(), noise["y"].to_numpy(), extent)
     frame = pd.DataFrame({"cluster": labels[clustered], "x": x[clustered], "y": y[clustered]})
-    medians = frame.groupby("cluster")[["x", "y"]].median()
+    groups = frame.groupby("cluster")[["x", "y"]]
+    medians = groups.median()
+    low, high = groups.quantile(0.02), groups.quantile(0.98)
+    medians = medians.assign(x0=low["x"], y0=low["y"], x1=high["x"], y1=high["y"])
     keep = ["cluster", "letter"] + [c for c in ("description", "size") if c in clusters.columns]
     centres = clusters[keep].merge(medians, left_on="cluster", right_index=True, how="inner")
     descriptions = centres["description"] if "description" in centres else [""] * len(centres)
@@ -144,62 +148,102 @@ def density_image(
     return gaussian_filter(counts, 1.2)
 
 
-def _offsets() -> list[tuple[float, float]]:
-    """Candidate label offsets in points: the centre, then rings around it."""
-    out = [(0.0, 0.0)]
-    for ring in (12, 22, 34, 48, 64):
-        for k in range(8):
-            a = k * np.pi / 4
-            out.append((1.5 * ring * np.cos(a), ring * np.sin(a)))
+RINGS = [(0.0, 0.0)] + [
+    (1.6 * ring * np.cos(k * np.pi / 4), ring * np.sin(k * np.pi / 4))
+    for ring in (14, 26, 40, 56, 76)
+    for k in range(8)
+]
+"""Label places around a cluster, in pixels from its centre (or its box's edge)."""
+SMALL_ON_SCREEN = 60
+"""Clusters whose box is smaller than this many pixels must not be covered by any label."""
+
+
+def _candidates(box, w: float, h: float, small: bool) -> list[tuple[float, float]]:
+    """Label centres (pixels) around a cluster's pixel box: outside it first when it is small."""
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    if not small:
+        return [(cx + dx, cy + dy) for dx, dy in RINGS]
+    half_w, half_h = (box.x1 - box.x0) / 2, (box.y1 - box.y0) / 2
+    out = [(cx, box.y1 + h / 2 + 2), (cx, box.y0 - h / 2 - 2),
+           (box.x1 + w / 2 + 3, cy), (box.x0 - w / 2 - 3, cy)]  # fmt: skip
+    out += [
+        (cx + dx + np.sign(dx) * half_w, cy + dy + np.sign(dy) * half_h) for dx, dy in RINGS[1:]
+    ]
     return out
 
 
-def _overlaps(box, placed) -> bool:
-    return any(box.overlaps(other) for other in placed)
+def _overlaps(box, others) -> bool:
+    return any(box.overlaps(other) for other in others)
 
 
 def place_labels(ax, centres: pd.DataFrame) -> list:
-    """Label each cluster where its label overlaps no other; returns the labels' pixel boxes.
+    """Label each cluster without covering another label or a small cluster; returns the boxes.
 
-    Smallest clusters are placed first. Each label tries its cluster's centre, then rings of
-    places around it (with a leader line back); when the letter and description fit nowhere,
-    the letter alone is tried; a label that still fits nowhere inside the axes is left out.
+    Smallest clusters are placed first. A cluster small on screen gets its label just outside its
+    box (below, above, right, left), then on rings further out, with a leader line; a big cluster's
+    label may sit on its centre. The boxes of small clusters are obstacles for every label. When
+    the letter and description fit nowhere, the letter alone is tried; a label that still fits
+    nowhere inside the axes is left out.
 
     Parameters
     ----------
     ax : matplotlib Axes
         With its final limits and layout.
     centres : DataFrame
-        ``letter``, ``label``, ``colour``, ``x``, ``y``, ``size`` (see ``MapData.centres``).
+        ``letter``, ``label``, ``colour``, ``x``, ``y``, ``x0``, ``y0``, ``x1``, ``y1``, ``size``
+        (see ``MapData.centres``).
     """
     import matplotlib.patheffects as effects
+    from matplotlib.transforms import Bbox
 
     renderer = ax.figure.canvas.get_renderer()
+    to_points = 72.0 / ax.figure.dpi
     halo = [effects.withStroke(linewidth=3, foreground="white")]
-    placed = []
     frame_box = ax.get_window_extent(renderer)
+    boxes = {}
+    for row in centres.itertuples():
+        (px0, py0), (px1, py1) = ax.transData.transform([(row.x0, row.y0), (row.x1, row.y1)])
+        boxes[row.letter] = Bbox([[px0 - 3, py0 - 3], [px1 + 3, py1 + 3]])
+    obstacles = [
+        b for b in boxes.values() if b.width < SMALL_ON_SCREEN and b.height < SMALL_ON_SCREEN
+    ]
+    placed = []
     for row in centres.sort_values("size", kind="stable").itertuples():
+        box = boxes[row.letter]
+        small = box.width < SMALL_ON_SCREEN and box.height < SMALL_ON_SCREEN
+        anchor = ax.transData.transform((row.x, row.y))
         for text in dict.fromkeys([row.label, row.letter]):
-            done = False
-            for dx, dy in _offsets():
-                arrow = {"arrowstyle": "-", "color": row.colour, "lw": 0.8, "shrinkA": 0,
-                         "shrinkB": 0}  # fmt: skip
-                label = ax.annotate(
-                    text, (row.x, row.y), xytext=(dx, dy), textcoords="offset points",
-                    color=row.colour, fontsize=10 if text == row.letter else 8.5, fontweight="bold",
-                    ha="center", va="center", path_effects=halo, zorder=5,
-                    arrowprops=arrow if (dx or dy) else None,
-                )  # fmt: skip
-                box = label.get_window_extent(renderer).expanded(1.08, 1.15)
-                inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
-                if inside and not _overlaps(box, placed):
-                    label.set_gid(f"label-{row.letter}")
-                    placed.append(box)
-                    done = True
+            size = 10 if text == row.letter else 8.5
+            probe = ax.text(0, 0, text, fontsize=size, fontweight="bold")
+            extent = probe.get_window_extent(renderer)
+            probe.remove()
+            w, h = extent.width * 1.08, extent.height * 1.15
+            spot = None
+            for lx, ly in _candidates(box, w, h, small):
+                label_box = Bbox([[lx - w / 2, ly - h / 2], [lx + w / 2, ly + h / 2]])
+                inside = frame_box.contains(label_box.x0, label_box.y0) and frame_box.contains(
+                    label_box.x1, label_box.y1
+                )
+                if (
+                    inside
+                    and not _overlaps(label_box, placed)
+                    and not _overlaps(label_box, obstacles)
+                ):
+                    spot = (lx, ly, label_box)
                     break
-                label.remove()
-            if done:
-                break
+            if spot is None:
+                continue
+            lx, ly, label_box = spot
+            offset = ((lx - anchor[0]) * to_points, (ly - anchor[1]) * to_points)
+            leader = np.hypot(*offset) > 10
+            arrow = {"arrowstyle": "-", "color": row.colour, "lw": 0.8, "shrinkA": 0, "shrinkB": 2}
+            ax.annotate(
+                text, (row.x, row.y), xytext=offset, textcoords="offset points", color=row.colour,
+                fontsize=size, fontweight="bold", ha="center", va="center", path_effects=halo,
+                zorder=5, arrowprops=arrow if leader else None, gid=f"label-{row.letter}",
+            )  # fmt: skip
+            placed.append(label_box)
+            break
     return placed
 
 
@@ -234,8 +278,8 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
         pad = 0.015 * max(x1 - x0, y1 - y0)
         ax.add_patch(Rectangle((isl.x0 - pad, isl.y0 - pad), w + 2 * pad, h + 2 * pad, fill=False,
                                ls=(0, (4, 3)), lw=0.9, ec="#667085", zorder=3))  # fmt: skip
-        ax.text(isl.x0 - pad, isl.y1 + pad, "≈ moved closer", fontsize=7, color="#667085",
-                va="bottom", ha="left", zorder=3)  # fmt: skip
+        ax.text(isl.x0 - pad, isl.y0 - pad, "≈ moved closer", fontsize=7, color="#667085",
+                va="top", ha="left", zorder=3)  # fmt: skip
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal", adjustable="box")

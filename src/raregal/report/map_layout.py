@@ -80,7 +80,7 @@ def _gap(a: np.ndarray, b: np.ndarray) -> float:
 def compact_layout(
     x: np.ndarray,
     y: np.ndarray,
-    far: float = 0.25,
+    far: float = 0.12,
     gap: float = 0.06,
     core_share: float = 0.1,
     min_island: int = 10,
@@ -91,7 +91,7 @@ def compact_layout(
     ----------
     x, y : array-like of float, shape (n,)
         ``map_x`` and ``map_y``.
-    far : float, default=0.25
+    far : float, default=0.12
         An island further than ``far`` times the main population's extent (its larger side) from
         it is moved.
     gap : float, default=0.06

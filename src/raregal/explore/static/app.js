@@ -61,7 +61,8 @@ async function showCluster(k) {
   actions.push(el("button", { onclick: () => app.map.zoomTo(app.map.highlight) }, "zoom to"));
   const sub = facts([["", `${Number(c.size).toLocaleString()} galaxies`], [term("persistence"), fmt(c.persistence)],
     ...(c.mean_probability !== undefined ? [[term("mean p"), fmt(c.mean_probability, 2)]] : []),
-    ...(c.interest !== undefined && c.interest !== null ? [[term("interest"), fmt(c.interest, 2)]] : [])]);
+    ...(c.interest !== undefined && c.interest !== null ? [[term("interest"), fmt(c.interest, 2)]] : []),
+    ...(c.seed_stability !== undefined && c.seed_stability !== null ? [[term("seed stability"), fmt(c.seed_stability, 2)]] : [])]);
   if (c.description) sub.push(el("div", { class: "description", text: c.description }));
   openPanel({
     kind: "cluster", cluster: k, markTarget: { target_kind: "cluster", target: c.letter },
@@ -131,7 +132,10 @@ function renderClusters() {
     hasInterest ? el("th", { class: "num" }, term("interest")) : null, el("th", {}, "marks")].filter(Boolean));
   const marksBy = {};
   for (const m of app.marks.all) if (m.target_kind === "cluster") (marksBy[m.target] ||= []).push(m);
-  const rows = s.clusters.map((c) => {
+  // ranked runs list the clusters that look rarest first
+  const ranked = s.clusters.some((c) => c.interest_rank !== undefined && c.interest_rank !== null);
+  const ordered = ranked ? [...s.clusters].sort((a, b) => (a.interest_rank ?? 1e9) - (b.interest_rank ?? 1e9)) : s.clusters;
+  const rows = ordered.map((c) => {
     const sw = el("span", { class: "swatch" }); sw.style.background = c.colour;
     const name = el("td", { class: "letter" }, c.letter, c.description ? el("span", { class: "desc", title: c.description, text: ` ${shortDescription(c.description)}` }) : null);
     const tr = el("tr", { "data-cluster": c.cluster, tabindex: "0", "aria-label": `cluster ${c.letter}, ${c.size} galaxies` },

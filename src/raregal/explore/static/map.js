@@ -366,7 +366,7 @@ export class MapView {
       o.strokeRect(ax - pad, ay - pad, w, h);
       o.setLineDash([]);
       o.font = "11px system-ui, sans-serif"; o.fillStyle = "rgba(200,210,225,0.9)";
-      o.fillText("≈ moved closer", ax - pad + 2, ay - pad - 4);
+      o.fillText("≈ moved closer", ax - pad + 2, ay - pad + h + 12);
       o.restore();
     }
   }
