@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import NOISE
-from raregal.explore.data import cluster_letter
+from raregal.explore.data import MAX_POINTS, cluster_letter
 from raregal.explore.points import grid_size
 from raregal.tables import write_table
 
@@ -186,6 +186,7 @@ def benchmark_explore(
     from raregal.explore.serve import BackgroundServer
     from raregal.explore.server import create_app
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         start = time.perf_counter()
         run = synthetic_run(Path(tmp) / "run", n)
@@ -193,6 +194,7 @@ def benchmark_explore(
         start = time.perf_counter()
         app = create_app(run, build_index=False)
         server_s = time.perf_counter() - start
+        sent = len(app.state.run.sent)
         with BackgroundServer(app) as server:
             if browser is not None:
                 usable, hover, redraw, frames = _measure_loads(
@@ -211,14 +213,16 @@ def benchmark_explore(
         "n": n,
         "write_run_s": round(write_s, 2),
         "server_start_s": round(server_s, 2),
-        "points_mb": round((16 * n + 4 * (grid_size(n) ** 2 + 1)) / 1e6, 1),
+        "points_mb": round((16 * sent + 4 * (grid_size(sent) ** 2 + 1)) / 1e6, 1),
         "page_usable_s": [round(u, 3) for u in usable],
         "page_usable_s_median": round(float(np.median(usable)), 3),
         "hover_ready_s_median": round(float(np.median(hover)), 3),
         "redraw_ms": round(float(np.median(redraw)), 1),
         "frames": frames,
+        "tiles": n > MAX_POINTS,
         "viewport": list(viewport),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     logger.info("explore benchmark: %s", result)
     return result
@@ -376,7 +380,7 @@ def write_results(
         else "",
         "",
         "| galaxies | points MB | page usable s | redraw ms | pan ms | pan latency ms "
-        "| zoom ms | zoom latency ms | hover ms | hover latency ms | machine |",
+        "| zoom ms | zoom latency ms | hover ms | hover latency ms | machine, load |",
         "|---:|---:|---:|---:|---|---|---|---|---|---|---|",
     ]
 
@@ -388,11 +392,14 @@ def write_results(
 
     for r in results:
         f = r.get("frames", {})
+        load = "–".join(f"{v:g}" for v in r.get("load_1min", []))
+        tiles = " (density tiles)" if r.get("tiles") else ""
         lines.append(
-            f"| {r['n']:,} | {r['points_mb']} | {r['page_usable_s_median']:.2f} | "
+            f"| {r['n']:,}{tiles} | {r['points_mb']} | {r['page_usable_s_median']:.2f} | "
             f"{r['redraw_ms']:.0f} | {cell(f, 'pan', 'ms')} | {cell(f, 'pan', 'latency_ms')} | "
             f"{cell(f, 'zoom', 'ms')} | {cell(f, 'zoom', 'latency_ms')} | "
-            f"{cell(f, 'hover', 'ms')} | {cell(f, 'hover', 'latency_ms')} | {r['machine']} |"
+            f"{cell(f, 'hover', 'ms')} | {cell(f, 'hover', 'latency_ms')} | "
+            f"{r['machine']}, load {load} |"
         )
     with atomic_path(md_path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raregal.constants import FRACTION_SUFFIX, ID_COLUMN
+from raregal.constants import FRACTION_SUFFIX
 from raregal.explore.data import ExploreRun, cluster_letter
 from raregal.explore.marks import MarksTable
 from raregal.report.palette import cluster_colours, tag_colour
@@ -192,8 +192,3 @@ def marked_rows(run: ExploreRun, marks: pd.DataFrame) -> pd.DataFrame:
              **{c: pd.Series(dtype=object) for c in ("tag", "note", "marked")}}
         )  # fmt: skip
     return pd.concat(parts, ignore_index=True)
-
-
-def galaxy_ids(run: ExploreRun, rows: np.ndarray) -> list[str]:
-    """The id_str of each row."""
-    return run.galaxies[ID_COLUMN].astype(str).to_numpy()[rows].tolist()

@@ -100,7 +100,3 @@ class MarksTable:
     def _save(self, table: pd.DataFrame) -> None:
         table = table.astype({"mark_id": "int64", **{c: str for c in MARK_COLUMNS[1:]}})
         write_table(table, self.path, metadata={"kind": "raregal marks"})
-
-    def to_csv(self) -> str:
-        """All marks as CSV text (for export)."""
-        return self.to_frame().to_csv(index=False)

@@ -24,7 +24,6 @@ from raregal.tables import atomic_path
 
 LEAD_COLUMNS = (ID_COLUMN, "ra", "dec", "cluster", "letter", "probability")
 """The columns every exported list starts with, in this order (where the run has them)."""
-EXPORT_COLUMNS = LEAD_COLUMNS
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 UCDS = {ID_COLUMN: "meta.id;meta.main", "ra": "pos.eq.ra;meta.main", "dec": "pos.eq.dec;meta.main"}
 

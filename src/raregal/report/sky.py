@@ -46,11 +46,6 @@ def sky_links(ra: Any, dec: Any) -> dict[str, str]:
     return {name: url.format(ra=ra, dec=dec, target=target) for name, url in SKY_VIEWERS.items()}
 
 
-def viewer_url(ra: Any, dec: Any) -> str | None:
-    """The Legacy Survey viewer link for (ra, dec), or None when not a position."""
-    return sky_links(ra, dec).get("Legacy Survey")
-
-
 def _table_metadata(path: Path) -> dict[str, Any]:
     """raregal's key-value metadata of a Parquet file (empty for anything else)."""
     if path.suffix not in (".parquet", ".pq") or not path.is_file():
