@@ -290,3 +290,19 @@ def test_beyond_max_points_the_main_population_comes_as_density_tiles(tmp_path):
     with TestClient(create_app(run, build_index=False)) as c:
         assert c.get("/api/summary").json()["tiles"] is None
         assert c.get("/api/tiles/0/0/0").status_code == 404
+
+
+def test_the_points_sent_keep_small_clusters_whole_within_the_budget():
+    from raregal.explore.tiles import sample_rows
+
+    rng = np.random.default_rng(0)
+    labels = np.concatenate([np.full(5000, 0), np.full(800, 1), np.full(30, 2), np.full(9000, -1)])
+    rng.shuffle(labels)
+    sent = sample_rows(labels, 2000)
+    assert len(sent) == 2000 and len(set(sent.tolist())) == 2000
+    counts = {k: int((labels[sent] == k).sum()) for k in (0, 1, 2, -1)}
+    assert counts[2] == 30 and counts[1] == 800, "clusters under the cap are sent whole"
+    assert counts[0] == 2000 - 30 - 800 and counts[-1] == 0, "only the largest is sampled"
+    roomy = sample_rows(labels, 10_000)
+    assert (labels[roomy] >= 0).sum() == 5830, "every clustered galaxy when they fit"
+    np.testing.assert_array_equal(sample_rows(labels, 10**6), np.arange(len(labels)))

@@ -119,9 +119,10 @@ class ExploreRun:
         self.clusters = self._read("clusters", CLUSTER_COLUMNS).sort_values("cluster")
         self.clusters = self.clusters.reset_index(drop=True)
         tree_path = self.path / "condensed_tree.parquet"
+        self.tree_table = read_table(tree_path) if tree_path.exists() else None
         self.tree = (
-            CondensedTree(read_table(tree_path), self.n, source=str(tree_path))
-            if tree_path.exists()
+            CondensedTree(self.tree_table, self.n, source=str(tree_path))
+            if self.tree_table is not None
             else None
         )
         self._cluster_nodes()

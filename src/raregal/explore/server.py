@@ -120,7 +120,7 @@ def create_app(
     columns = ColourColumns(run, marks)
     points = run.points_bytes()
     icicle = (
-        create_icicle(read_table_of(run), run.clusters, dict(enumerate(run.colours)))
+        create_icicle(run.tree_table, run.clusters, dict(enumerate(run.colours)))
         if run.tree is not None
         else None
     )
@@ -388,13 +388,6 @@ def create_app(
         )
 
     return app
-
-
-def read_table_of(run: ExploreRun):
-    """The run's condensed tree table (for the icicle picture)."""
-    from raregal.tables import read_table
-
-    return read_table(run.path / "condensed_tree.parquet")
 
 
 def _warm(run: ExploreRun, index: NeighbourIndex | None) -> None:

@@ -1,7 +1,8 @@
 """Density tiles: the main population of a very large run, counted on the server.
 
-Up to ``max_points`` galaxies the page receives every point. Beyond that it receives every
-clustered galaxy and a seeded random sample of the others (for hovering and thumbnails), and
+Up to ``max_points`` galaxies the page receives every point. Beyond that it receives the
+clustered galaxies (each cluster whole, unless the clusters alone exceed the budget: then the
+largest are sampled) and a seeded random sample of the others (for hovering and thumbnails), and
 draws the main population's density from tiles: square grids of ``TILE`` x ``TILE`` counts of
 the galaxies in no cluster, on a quadtree over the map (level ``z`` cuts the map's square into
 ``2**z`` x ``2**z`` tiles). The page asks for the level whose cells are about one screen pixel,
@@ -25,19 +26,42 @@ MAX_CACHED = 512
 
 
 def sample_rows(labels: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
-    """Rows sent to the page: every clustered galaxy and a random sample of the others.
+    """Rows sent to the page, at most ``max_points``: clustered galaxies first, then others.
 
-    Returns all rows, in order, when there are no more than ``max_points`` galaxies.
+    Every galaxy of every cluster is sent while they fit; when they do not, each cluster keeps
+    up to the same number of galaxies (the largest number that fits), so that small (rare)
+    clusters are sent whole and only the largest are sampled. The room left goes to a seeded
+    random sample of the galaxies in no cluster. Returns all rows, in order, when there are no
+    more than ``max_points`` galaxies.
     """
     n = len(labels)
     if n <= max_points:
         return np.arange(n)
+    rng = np.random.default_rng(seed)
     clustered = np.flatnonzero(labels != NOISE)
+    if len(clustered) > max_points:
+        ids, sizes = np.unique(labels[clustered], return_counts=True)
+        cap = _water_level(sizes, max_points)
+        clustered = np.concatenate([
+            rng.choice(np.flatnonzero(labels == k), size=min(s, cap), replace=False)
+            for k, s in zip(ids, sizes, strict=True)
+        ])  # fmt: skip
     others = np.flatnonzero(labels == NOISE)
     room = max(max_points - len(clustered), 0)
-    rng = np.random.default_rng(seed)
     picked = rng.choice(others, size=min(room, len(others)), replace=False)
     return np.sort(np.concatenate([clustered, picked]))
+
+
+def _water_level(sizes: np.ndarray, budget: int) -> int:
+    """The largest cap c with sum(min(size, c)) <= budget."""
+    lo, hi = 0, int(sizes.max())
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if np.minimum(sizes, mid).sum() <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 class DensityTiles:
