@@ -388,7 +388,7 @@ def write_results(
         f = frames.get(kind, {})
         if not f.get("count"):
             return "–"
-        return f"{f[f'median_{key}']:.0f} / {f[f'p95_{key}']:.0f}"
+        return f"{f[f'median_{key}']:.1f} / {f[f'p95_{key}']:.1f}"
 
     for r in results:
         f = r.get("frames", {})
