@@ -12,7 +12,7 @@ import argparse
 import io
 from pathlib import Path
 
-from raregal.explore.benchmark import CHROMIUM, CHROMIUM_ARGS
+from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
 from raregal.explore.serve import BackgroundServer
 from raregal.explore.server import create_app
 

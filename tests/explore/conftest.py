@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raregal.explore.benchmark import CHROMIUM, CHROMIUM_ARGS
+from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
 from raregal.io.tables import write_table
 from raregal.schema import FRACTION_COLUMNS
 from runfolders import write_run

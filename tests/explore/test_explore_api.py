@@ -309,7 +309,7 @@ def test_cross_site_simple_posts_cannot_write_marks(client, run_dir):
 
 
 def test_synthetic_benchmark_run_is_a_consistent_run_folder(tmp_path):
-    from raregal.explore.benchmark import synthetic_run
+    from raregal.bench.explore import synthetic_run
     from raregal.explore.data import ExploreRun
 
     run = ExploreRun(synthetic_run(tmp_path / "run", 3000, n_clusters=7, seed=3))

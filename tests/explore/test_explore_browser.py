@@ -150,7 +150,7 @@ def test_a_mark_survives_a_server_restart(browser, run_dir, open_page):
 
 
 def test_benchmark_reports_page_usable_time(browser):
-    from raregal.explore.benchmark import benchmark_explore
+    from raregal.bench.explore import benchmark_explore
 
     result = benchmark_explore(n=5000, repeats=1, browser=browser)
     assert result["n"] == 5000

@@ -254,7 +254,7 @@ def test_a_table_from_the_simulated_survey_is_known_by_its_metadata(tmp_path):
 def test_beyond_max_points_the_main_population_comes_as_density_tiles(tmp_path):
     from fastapi.testclient import TestClient
 
-    from raregal.explore.benchmark import synthetic_run
+    from raregal.bench.explore import synthetic_run
     from raregal.explore.server import create_app
 
     run = synthetic_run(tmp_path / "run", 30_000, n_clusters=6, noise_fraction=0.7, seed=4)

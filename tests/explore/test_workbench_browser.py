@@ -130,7 +130,7 @@ def test_thumbnails_appear_on_the_map_when_zoomed_in(page):
 
 
 def test_the_main_population_is_drawn_as_density_shading(browser, tmp_path, open_page):
-    from raregal.explore.benchmark import synthetic_run
+    from raregal.bench.explore import synthetic_run
 
     run = synthetic_run(tmp_path / "run", 60_000, n_clusters=8, noise_fraction=0.6, seed=2)
     page, server, errors = open_page(browser, run, width=900, height=600)
@@ -376,7 +376,7 @@ def test_every_term_has_help_text(page):
 
 
 def test_a_run_beyond_max_points_draws_density_tiles(browser, tmp_path):
-    from raregal.explore.benchmark import synthetic_run
+    from raregal.bench.explore import synthetic_run
     from raregal.explore.serve import BackgroundServer
     from raregal.explore.server import create_app
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
 from raregal.cluster import cluster
-from raregal.explore.benchmark import CHROMIUM, CHROMIUM_ARGS
 from raregal.io.runfolder import RunFolder
 from runfolders import write_run
 

@@ -8,7 +8,7 @@ list; ``hover_ready_s`` adds the hover index. It then drives the map with real m
 drag, wheel turns, mouse moves) and reads the page's frame log: for pan, zoom and hover, the work
 per frame (``*_ms``) and the time from the input event to the finished frame (``*_latency_ms``).
 
-The bench harness calls this function; ``python -m raregal.explore.benchmark --n 600000 2000000
+The bench harness calls this function; ``python -m raregal.bench.explore --n 600000 2000000
 --out benchmarks/results`` writes ``explore.json`` and ``explore.md`` there.
 """
 
@@ -421,7 +421,7 @@ def write_results(
 
 
 def main() -> None:
-    """``python -m raregal.explore.benchmark [--n N ...] [--repeats R] [--out DIR]``."""
+    """``python -m raregal.bench.explore [--n N ...] [--repeats R] [--out DIR]``."""
     import argparse
     import sys
 
@@ -436,7 +436,7 @@ def main() -> None:
     if args.index_n:
         result["neighbours"] = benchmark_neighbours(args.index_n)
     if args.out:
-        command = "python -m raregal.explore.benchmark " + " ".join(sys.argv[1:])
+        command = "python -m raregal.bench.explore " + " ".join(sys.argv[1:])
         write_results(pages, args.out, command)
     print(json.dumps(result, indent=2))
 
