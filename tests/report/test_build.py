@@ -214,10 +214,13 @@ def test_recovery_and_artifact_sections(report, tmp_path):
     run, _ = report
     copy = shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("report"))
     update_record(copy, stages={"select": {"params": {"keep_artifacts": True}}}, counts={})
-    pd.DataFrame(
+    recovery = pd.DataFrame(
         {"true_class": ["ring", "ring", "lens"], "cluster": [0, 1, 2],
          "purity": [0.9, 0.5, 0.6], "completeness": [0.3, 0.4, 0.9]}
-    ).to_csv(copy / "recovery.csv", index=False)  # fmt: skip
+    )  # fmt: skip
+    run_folder = RunFolder(copy)  # through the contract: run.json commits the new table
+    run_folder.write_table("recovery", recovery)
+    run_folder.save()
     galaxies = pd.read_parquet(copy / "galaxies.parquet")
     artifact = np.where(galaxies.cluster == 1, 0.8, 0.02)  # cluster B: imaging artifacts
     fractions = pd.DataFrame({"id_str": galaxies.id_str, ARTIFACT: artifact})
