@@ -48,11 +48,19 @@ def lock_path(folder: Path) -> Path:
 
 
 def resolve(folder: Path, name: str) -> Path:
-    """Where the committed version of ``name`` is: in the commit folder until rolled forward."""
+    """Where the committed version of ``name`` is: in the commit folder until rolled forward
+    (a file that the commit removes resolves to a path that does not exist)."""
     staged = commit_dir(folder) / name
-    if staged.exists() and (commit_dir(folder) / JOURNAL).exists():
+    journal_file = commit_dir(folder) / JOURNAL
+    if not journal_file.exists():
+        return folder / name
+    if staged.exists():
         return staged
-    return folder / name
+    try:
+        removes = json.loads(journal_file.read_text()).get("removes", [])
+    except (OSError, ValueError):  # rolled forward meanwhile
+        return folder / name
+    return staged if name in removes else folder / name
 
 
 def commit(folder: Path, moves: Iterable[str], removes: Iterable[str], record_text: str) -> None:

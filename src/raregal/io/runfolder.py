@@ -473,11 +473,16 @@ class RunFolder:
                     self.path.rmdir()
 
     def _nothing_kept(self) -> bool:
-        """True when this object created the folder and a failure left nothing worth keeping."""
+        """True when this object created the folder and a failure left nothing worth keeping
+        (no committed result, no staged table of a stage that is worth resuming)."""
         if not self._created or journal.resolve(self.path, RUN_JSON).exists():
             return False
         pending = journal.pending_dir(self.path)
-        return not (pending.exists() and any(pending.iterdir()))
+        cheap = {TABLES["selection"].filename}
+        return not (pending.exists() and any(
+            p.name.endswith(".parquet") and p.name not in cheap and not p.name.startswith(".")
+            for p in pending.iterdir()
+        ))  # fmt: skip
 
     def _commit(self, txn: _Transaction) -> None:
         committed_tables = self._committed_tables()
