@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sklearn.base import BaseEstimator
 
-from raregal.config import DEFAULTS, PARAMETER_TABLE, validate
+from raregal.config import DEFAULTS, PARAMETER_TABLE, check_widths, validate
 from raregal.constants import ID_COLUMN
 from raregal.errors import RaregalError
 from raregal.io.runfolder import RunFolder, map_columns, umap_columns
@@ -143,6 +143,7 @@ class RareClassSearch(BaseEstimator):
             representations, morphology, params["id_column"], params["morphology_id_column"],
             params["features"], params["drop_invalid"],
         )  # fmt: skip
+        check_widths(len(inputs.feature_names), params, inputs.sources.get("representations"))
         if run is None:
             return self._set_result(search(inputs, params, None))
         with run.transaction(whole=True):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from raregal.config import validate
+from raregal.config import check_widths, validate
 from raregal.io.runfolder import RunFolder
 from raregal.search.core import search
 from raregal.search.estimator import RareClassSearch
@@ -53,6 +53,7 @@ def run_search(
             representations, morphology, checked["id_column"], checked["morphology_id_column"],
             checked["features"], checked["drop_invalid"],
         )  # fmt: skip
+        check_widths(len(inputs.feature_names), checked, inputs.sources.get("representations"))
         for role, table in tables.items():
             if table is not None and not isinstance(table, pd.DataFrame):
                 run.add_input(role, table)
