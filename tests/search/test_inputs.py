@@ -1,4 +1,4 @@
-"""The search's inputs refused at the edge, in one line naming the file, the column and the count."""
+"""The search's inputs refused at the edge, in one line naming the file, column and count."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def test_text_in_a_feature_column_names_the_column_and_the_count(reps, tmp_path)
     df.loc[[1, 2], "feat_3"] = "oops"
     path = tmp_path / "reps.parquet"
     df.astype({"feat_3": str}).to_parquet(path)
-    with pytest.raises(InputError, match=r"reps\.parquet: feature column 'feat_3' holds 2 value\(s\) "
-                       r"that are not numbers \(e\.g\. 'oops'\)") as info:  # fmt: skip
+    with pytest.raises(InputError, match=r"reps\.parquet: feature column 'feat_3' holds 2 "
+                       r"value\(s\) that are not numbers \(e\.g\. 'oops'\)") as info:  # fmt: skip
         prepare_inputs(path)
     assert (info.value.column, info.value.count) == ("feat_3", 2)
 
