@@ -1,7 +1,8 @@
 """Per-cluster catalogs: CSV and VOTable with ``id_str``, ``ra``, ``dec``, ``probability``.
 
 ``ra`` and ``dec`` are included when the run has them. Files are written atomically and read back
-with ``astropy.table.Table.read``.
+with ``astropy.table.Table.read``. The CSV's text cells are escaped for spreadsheets
+(``raregal.io.spreadsheet``): an id that starts with ``=`` is never run as a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 
 from raregal.constants import ID_COLUMN
 from raregal.io.atomic import atomic_path
+from raregal.io.spreadsheet import spreadsheet_safe_frame
 
 EXPORT_COLUMNS = (ID_COLUMN, "ra", "dec", "probability")
 
@@ -52,7 +54,7 @@ def render_export(table: pd.DataFrame, stem: Path, name: str) -> tuple[Path, Pat
 
     csv_path, vot_path = stem.with_suffix(".csv"), stem.with_suffix(".vot")
     with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.8g")
+        spreadsheet_safe_frame(table).to_csv(tmp, index=False, float_format="%.8g")
     votable = Table()
     votable[ID_COLUMN] = np.asarray(table[ID_COLUMN], dtype=str)
     for column in table.columns[1:]:
