@@ -84,7 +84,7 @@ def test_a_kill_between_two_table_writes_leaves_the_old_result(folder_a, inputs,
     def recluster(out):
         run_search(inputs[0], out, **{**FAST, "min_cluster_size": 25})
 
-    killed = killed_copy(folder_a, recluster, "replace:clusters.parquet", tmp_path)
+    killed = killed_copy(folder_a, recluster, "write:clusters.parquet", tmp_path)
     assert_same_result(killed, folder_a)  # the old result, whole
     run_search(inputs[0], killed, **FAST)  # the first command again: exit 0, the clean result
     assert_same_result(killed, folder_a)
@@ -123,7 +123,7 @@ def test_a_second_search_into_a_folder_being_written_is_refused(folder_a, inputs
         try:
             with FaultInjector(folder, 3, hold(reached, go_on)).active() as injector:
                 run_search(inputs[0], folder, **{**FAST, "min_cluster_size": 25})
-            assert injector.points[3].label == "replace:galaxies.parquet"
+            assert injector.points[3].label == "write:galaxies.parquet"
         except BaseException as exc:
             errors.append(exc)
             reached.set()

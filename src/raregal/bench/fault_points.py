@@ -50,6 +50,16 @@ class FaultPoint:
 
     @property
     def label(self) -> str:
+        """``stage:NAME``, ``write:FILE`` (a finished temporary file renamed into place),
+        ``commit point``, ``move:FILE`` (rolling a commit forward) or ``remove:FILE``."""
+        if self.writes_table:
+            return f"write:{self.name}"
+        if self.kind == "rename" and self.name == "commit":
+            return "commit point"
+        if self.kind in ("replace", "rename"):
+            return f"move:{self.name}"
+        if self.kind in ("unlink", "rmtree"):
+            return f"remove:{self.name}"
         return f"{self.kind}:{self.name}"
 
     @property

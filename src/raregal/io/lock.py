@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import shlex
 import socket
@@ -25,6 +26,8 @@ try:  # POSIX; elsewhere the folder is not locked (a warning says so)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 
@@ -84,6 +87,9 @@ class FolderLock:
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this FolderLock")
         if fcntl is None:  # pragma: no cover - Windows
+            logger.warning("no file locks on this platform: %s is not protected against a "
+                           "second writer", self.folder)  # fmt: skip
+            self._fd = -1
             return
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
@@ -137,6 +143,8 @@ class FolderLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        if fd < 0:  # pragma: no cover - Windows: nothing was locked
+            return
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
         if fcntl is not None:
