@@ -197,8 +197,11 @@ def test_a_table_replaced_behind_run_json_is_refused_by_readers(tmp_path):
         run.write_table("embedding", embedding(), key="k1")
     write_table(embedding(("x", "y")), tmp_path / "embedding.parquet",
                 metadata={"key": "k-of-another-run"})  # fmt: skip
-    with pytest.raises(InputError, match=r"embedding\.parquet is not the table that run\.json "
-                       r"records \(its stage key is k-of-another-run, run\.json records k1\)"):
+    with pytest.raises(
+        InputError,
+        match=r"embedding\.parquet is not the table that run\.json "
+        r"records \(its stage key is k-of-another-run, run\.json records k1\)",
+    ):
         RunFolder.open(tmp_path).read_table("embedding")
 
 
@@ -238,7 +241,10 @@ def test_a_failed_first_run_leaves_no_folder_behind(tmp_path):
 def test_an_input_that_the_run_would_replace_is_refused(tmp_path):
     run = RunFolder(tmp_path)
     write_table(embedding(), tmp_path / "galaxies.parquet")
-    with pytest.raises(InputError, match=r"galaxies\.parquet: the representations input is this "
-                       r"run folder's own galaxies\.parquet, which the run replaces"):
+    with pytest.raises(
+        InputError,
+        match=r"galaxies\.parquet: the representations input is this "
+        r"run folder's own galaxies\.parquet, which the run replaces",
+    ):
         run.refuse_input(tmp_path / "galaxies.parquet", "representations", ("galaxies",))
     run.refuse_input(tmp_path / "galaxies.parquet", "representations", ("selection",))

@@ -15,8 +15,8 @@ def test_formula_starts_are_escaped_and_other_text_is_left_alone():
 
 
 def test_numeric_columns_stay_numbers():
-    df = pd.DataFrame({"id_str": ["=HYPERLINK(\"http://x\")", "ok"], "ra": [-1.5, 2.0]})
+    df = pd.DataFrame({"id_str": ['=HYPERLINK("http://x")', "ok"], "ra": [-1.5, 2.0]})
     safe = spreadsheet_safe_frame(df)
-    assert safe["id_str"].tolist() == ["'=HYPERLINK(\"http://x\")", "ok"]
+    assert safe["id_str"].tolist() == ['\'=HYPERLINK("http://x")', "ok"]
     assert safe["ra"].tolist() == [-1.5, 2.0]
     assert df["id_str"][0].startswith("=")  # the input is not changed

@@ -48,7 +48,7 @@ def test_text_in_a_feature_column_names_the_column_and_the_count(reps, tmp_path)
 def test_fractions_outside_zero_one_are_refused_with_the_file(reps, tmp_path):
     """Issue 16, case 5: 600 rows of -3.0 and 7.5 passed and changed the selection."""
     df = reps.copy()
-    df.loc[: 299, SMOOTH] = np.where(np.arange(300) % 2, -3.0, 7.5)
+    df.loc[:299, SMOOTH] = np.where(np.arange(300) % 2, -3.0, 7.5)
     path = tmp_path / "reps.parquet"
     df.to_parquet(path)
     with pytest.raises(InputError, match=rf"reps\.parquet: vote-fraction column '{SMOOTH}' holds "

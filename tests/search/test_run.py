@@ -81,6 +81,7 @@ def killed_copy(folder, command, label, tmp_path):
 def test_a_kill_between_two_table_writes_leaves_the_old_result(folder_a, inputs, tmp_path):
     """Issue 16, case 1: killed after galaxies.parquet was replaced and before clusters.parquet;
     readers then took galaxies of one run with the clusters of another."""
+
     def recluster(out):
         run_search(inputs[0], out, **{**FAST, "min_cluster_size": 25})
 
@@ -96,6 +97,7 @@ def test_a_kill_mid_umap_into_an_existing_run_keeps_its_inputs_and_tables(
 ):
     """Issue 16, case 4: run.json and selection.parquet described the new input while galaxies
     and clusters were the old run's, and the report showed them under the new input's name."""
+
     def new_input(out):
         run_search(inputs[1], out, **{**FAST, "n_neighbors": 12})
 
