@@ -152,6 +152,10 @@ class Parameter:
         The CLI value type (int, float, str, bool).
     flag : str or None
         The CLI option when it is not ``--`` + the name with dashes (``random_state``: ``--seed``).
+    width : str or None
+        For a number of dimensions, what it may not exceed: 'features' (the number of feature
+        columns) or 'reduced' (the dimensions UMAP receives: ``pca_components`` or the
+        features). Checked by ``check_widths`` once the features are known.
     """
 
     name: str
@@ -161,6 +165,7 @@ class Parameter:
     stage: str
     type: type
     flag: str | None = None
+    width: str | None = None
 
     @property
     def option(self) -> str:
@@ -203,9 +208,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("n_neighbors", 50, Interval(int, 2, None),
               "UMAP neighbourhood size (paper: 50).", "reduce", int),
     Parameter("n_components", 5, Interval(int, 1, None),
-              "UMAP dimensions that are clustered (paper: 5).", "reduce", int),
+              "UMAP dimensions that are clustered (paper: 5).", "reduce", int, width="reduced"),
     Parameter("map_components", 2, Interval(int, 1, 3),
-              "UMAP dimensions of the map, used only for pictures (paper: 2).", "reduce", int),
+              "UMAP dimensions of the map, used only for pictures (paper: 2).", "reduce", int,
+              width="reduced"),
     Parameter("min_dist", 0.1, Interval(float, 0.0, None),
               "UMAP min_dist (umap-learn's default; the paper does not state it).",
               "reduce", float),
@@ -217,7 +223,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "reduce", int),
     Parameter("pca_components", None, Interval(int, 1, None, none_ok=True),
               "PCA to this many dimensions before UMAP (inputs wider than 128-D); None: no PCA.",
-              "reduce", int),
+              "reduce", int, width="features"),
     Parameter("random_state", 0, Interval(int, 0, 2**32 - 1),
               "Seed of UMAP, PCA and the sample draw.", "reduce", int, flag="--seed"),
     Parameter("fit_sample_size", None, Interval(int, 2, None, none_ok=True),
@@ -288,6 +294,30 @@ def validate(params: Mapping[str, Any]) -> dict[str, Any]:
     if checked["features"] is not None and not isinstance(checked["features"], str):
         checked["features"] = list(checked["features"])
     return checked
+
+
+def check_widths(n_features: int, params: Mapping[str, Any], path: Any = None) -> None:
+    """Refuse dimensions that the representation cannot give (``Parameter.width``).
+
+    ``pca_components`` may not exceed the number of feature columns, nor ``n_components`` and
+    ``map_components`` the dimensions UMAP receives (``pca_components``, else the features).
+
+    Raises
+    ------
+    InputError
+        Naming the parameter, the allowed range and the value received, before any work.
+    """
+    limits = {"features": n_features, "reduced": params.get("pca_components") or n_features}
+    for parameter in PARAMETERS:
+        value = params.get(parameter.name)
+        if parameter.width is None or value is None or value <= limits[parameter.width]:
+            continue
+        what = (f"the {n_features} feature columns" if parameter.width == "features" or
+                not params.get("pca_components") else "pca_components")  # fmt: skip
+        raise InputError(
+            f"parameter {parameter.name!r} must be int in [1, {limits[parameter.width]}] (at "
+            f"most {what}); got {value}", path=path, column=parameter.name, count=n_features,
+        )  # fmt: skip
 
 
 def scale_for_sample(

@@ -110,18 +110,18 @@ def demo(
     seconds.update(result.seconds)
     recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
     run = RunFolder(out)
-    run.write_table("recovery", recovery)
-    run.record["demo"] = {
-        "n": n,
-        "seed": seed,
-        "rare_fraction": rare_fraction,
-        "artifact_fraction": DEMO_ARTIFACT_FRACTION,
-        "search_parameters": params,
-        "recovered": int(summary["recovered"].sum()),
-        "classes": len(summary),
-    }
-    run.record["recovery"] = summary.to_dict(orient="records")
-    run.save()
+    with run.transaction():
+        run.write_table("recovery", recovery)
+        run.record["demo"] = {
+            "n": n,
+            "seed": seed,
+            "rare_fraction": rare_fraction,
+            "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+            "search_parameters": params,
+            "recovered": int(summary["recovered"].sum()),
+            "classes": len(summary),
+        }
+        run.record["recovery"] = summary.to_dict(orient="records")
     index = None
     if report:
         from raregal.report import build_report

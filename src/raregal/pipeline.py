@@ -116,7 +116,7 @@ def embed_stage(
     with run.stage("embed", params, upstream=upstream, outputs=(REPRESENTATIONS,)) as stage:
         if stage.reused:
             logger.info("embed: reusing %s", run.table_path(REPRESENTATIONS))
-            return run.table_path(REPRESENTATIONS)
+            return run.source_path(REPRESENTATIONS)
         raw = run.path / EMBED_FOLDER / "representations.parquet"
         result = embed(source, raw, model, overwrite=raw.exists(), **embed_options)
         representations = read_table(result.path)
@@ -134,7 +134,7 @@ def embed_stage(
             failures_table=str(result.failures_path),
             failures=len(failures),
         )
-    return run.table_path(REPRESENTATIONS)
+    return run.source_path(REPRESENTATIONS)
 
 
 def _folder_digest(folder: Path) -> str:
@@ -200,31 +200,33 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    from raregal.search import run_search
+    from raregal.search.run import SEARCH_TABLES, run_search
 
     source = Path(source)
     kind = input_kind(source)
     run = RunFolder(out)
     seconds: dict[str, float] = {}
-    run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
-    if kind == "representations":
-        representations: Path = source
-    else:
-        run.record["pipeline"]["model"] = str(model)
+    with run.transaction(whole=True):  # embed and search: one commit
+        if source.is_file():
+            writes = SEARCH_TABLES + (() if kind == "representations" else (REPRESENTATIONS,))
+            run.refuse_input(source, "source", writes)
+        run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
+        if kind == "representations":
+            representations: Path = source
+        else:
+            run.record["pipeline"]["model"] = str(model)
+            start = time.perf_counter()
+            representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
+            seconds["embed"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
-        representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
-        seconds["embed"] = round(time.perf_counter() - start, 2)
-    run.save()
-    start = time.perf_counter()
-    search = run_search(representations, run.path, morphology=morphology, **search_params)
-    seconds["search"] = round(time.perf_counter() - start, 2)
+        search = run_search(representations, run, morphology=morphology, **search_params)
+        seconds["search"] = round(time.perf_counter() - start, 2)
     index = None
     if report:
         from raregal.report import build_report
 
-        run = RunFolder(run.path)  # run_search saved its own record
         start = time.perf_counter()
-        with run.stage("report", dict(report_options or {})) as stage:
+        with run.transaction(), run.stage("report", dict(report_options or {})) as stage:
             index = build_report(run.path, **(report_options or {}))
             stage.note(index=str(index))
         seconds["report"] = round(time.perf_counter() - start, 2)

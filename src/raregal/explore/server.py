@@ -25,11 +25,17 @@ Routes (all read-only except ``/api/marks``)::
     GET  /api/tiles/{z}/{tx}/{ty}       density tile of a run too large to send as points
     GET  /thumbs/{row}.jpg              a cached thumbnail
 
-Only files of the run are served, by row number; anything else is a 404.
+Only files of the run are served, by row number; anything else is a 404. Request bodies are
+limited to ``MAX_BODY_BYTES`` (413) and polygons to ``MAX_POLYGON_VERTICES`` (400); a mark that is
+not made of strings is a 422, and a run folder that cannot be written (read-only, full disk)
+answers marks with a 403 or 507 naming the folder, never a 500. There is no OpenAPI schema: the
+routes are listed here.
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import logging
 import re
 import threading
@@ -72,6 +78,11 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
 _THUMB_NAME = re.compile(r"^(\d{1,9})\.jpg$")
 MAX_GALLERY = 500
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "vot": "application/x-votable+xml"}
+MAX_BODY_BYTES = 1 << 20
+"""Largest request body accepted (1 MiB: a polygon of 10,000 vertices is about 400 kB)."""
+MAX_POLYGON_VERTICES = 10_000
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _static(name: str) -> bytes:
@@ -134,8 +145,10 @@ def create_app(
         yield
 
     app = FastAPI(
-        title=f"raregal explore: {run.path.name}", lifespan=lifespan, docs_url=None, redoc_url=None
-    )
+        title=f"raregal explore: {run.path.name}", lifespan=lifespan, docs_url=None,
+        redoc_url=None, openapi_url=None,
+    )  # fmt: skip
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.run, app.state.marks, app.state.index, app.state.thumbs = run, marks, index, thumbs
@@ -143,6 +156,18 @@ def create_app(
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in _READ_ONLY:
+            detail = f"the run folder {run.path} cannot be written ({exc.strerror}): nothing "
+            detail += "was saved"
+            return JSONResponse({"detail": detail}, status_code=403)
+        if exc.errno in _FULL:
+            detail = f"no space left in the run folder {run.path} ({exc.strerror}): nothing "
+            detail += "was saved"
+            return JSONResponse({"detail": detail}, status_code=507)
+        raise exc
 
     def check_row(row: int) -> int:
         if not 0 <= row < run.n:
@@ -180,6 +205,11 @@ def create_app(
             raise InputError("'polygon' must be a list of [x, y] map coordinates") from exc
         if array.ndim != 2 or array.shape[-1] != 2 or len(array) < 3:
             raise InputError("'polygon' must be a list of at least 3 [x, y] map coordinates")
+        if len(array) > MAX_POLYGON_VERTICES:
+            raise InputError(f"'polygon' has {len(array)} vertices; at most "
+                             f"{MAX_POLYGON_VERTICES} are accepted", count=len(array))  # fmt: skip
+        if not np.isfinite(array).all():
+            raise InputError("'polygon' holds coordinates that are not finite numbers")
         return array
 
     @app.get("/", include_in_schema=False)
@@ -340,6 +370,12 @@ def create_app(
 
     @app.post("/api/marks")
     def add_mark(body: dict = Body(...)) -> dict[str, Any]:  # noqa: B008
+        for name in ("target_kind", "target", "tag", "note"):
+            value = body.get(name, "" if name == "note" else None)
+            if not isinstance(value, str) and not (name == "note" and value is None):
+                raise HTTPException(
+                    422, f"{name!r} must be a string; got {type(value).__name__} {value!r:.80}"
+                )
         kind = str(body.get("target_kind", ""))
         target = str(body.get("target", ""))
         if kind == "galaxy" and target not in run.row_of_id:
@@ -350,7 +386,7 @@ def create_app(
             target.isdigit() and run.tree and run.tree.has_node(int(target))
         ):
             raise HTTPException(404, f"no node {target!r} in the condensed tree")
-        added = marks.add(kind, target, str(body.get("tag", "")), str(body.get("note", "")))
+        added = marks.add(kind, target, str(body.get("tag", "")), str(body.get("note") or ""))
         return {**added, "colour": tag_colour(added["tag"])}
 
     @app.delete("/api/marks/{mark_id}")
@@ -388,6 +424,56 @@ def create_app(
         )
 
     return app
+
+
+class BodyLimit:
+    """ASGI middleware: a request whose body exceeds ``limit`` bytes gets a 413, unread beyond.
+
+    The body is read here (up to the limit) and handed on whole, so that no route ever parses
+    more than ``limit`` bytes, whether the client sent a Content-Length or not.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._too_large(send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Any) -> None:
+        detail = json.dumps({"detail": f"request body larger than {self.limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(detail)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": detail})
 
 
 def _warm(run: ExploreRun, index: NeighbourIndex | None) -> None:

@@ -6,8 +6,9 @@ has), then the columns the list adds (``tag``, ``note`` for marks; ``score``, ``
 ``answer`` for found lists), as CSV and as VOTable.
 
 CSV cells of text columns that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-get a leading ``'`` so that a spreadsheet shows them instead of running them as formulas; numbers
-are written as numbers. The VOTable keeps text as it is (XML escaping is astropy's).
+get a leading ``'`` (``raregal.io.spreadsheet``) so that a spreadsheet shows them instead of
+running them as formulas; numbers are written as numbers. The VOTable keeps text as it is (XML
+escaping is astropy's).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import pandas as pd
 
 from raregal.constants import ID_COLUMN
 from raregal.io.atomic import atomic_path
+from raregal.io.spreadsheet import spreadsheet_safe_frame
 
 LEAD_COLUMNS = (ID_COLUMN, "ra", "dec", "cluster", "letter", "probability")
 """The columns every exported list starts with, in this order (where the run has them)."""
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 UCDS = {ID_COLUMN: "meta.id;meta.main", "ra": "pos.eq.ra;meta.main", "dec": "pos.eq.dec;meta.main"}
 
 
@@ -83,21 +84,9 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
 
 
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells cannot start a spreadsheet formula (a leading ``'`` is added)."""
-    out = table.copy()
-    for column in out.columns:
-        if _is_text(out[column]):
-            out[column] = [
-                "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-                for v in out[column]
-            ]
-    return out
-
-
 def csv_text(table: pd.DataFrame) -> str:
     """The list as spreadsheet-safe CSV text."""
-    return spreadsheet_safe(table).to_csv(index=False, float_format="%.8g")
+    return spreadsheet_safe_frame(table).to_csv(index=False, float_format="%.8g")
 
 
 def votable_bytes(table: pd.DataFrame, name: str) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sklearn.base import BaseEstimator
 
-from raregal.config import DEFAULTS, PARAMETER_TABLE, validate
+from raregal.config import DEFAULTS, PARAMETER_TABLE, check_widths, validate
 from raregal.constants import ID_COLUMN
 from raregal.errors import RaregalError
 from raregal.io.runfolder import RunFolder, map_columns, umap_columns
@@ -143,7 +143,11 @@ class RareClassSearch(BaseEstimator):
             representations, morphology, params["id_column"], params["morphology_id_column"],
             params["features"], params["drop_invalid"],
         )  # fmt: skip
-        return self._set_result(search(inputs, params, run))
+        check_widths(len(inputs.feature_names), params, inputs.sources.get("representations"))
+        if run is None:
+            return self._set_result(search(inputs, params, None))
+        with run.transaction(whole=True):
+            return self._set_result(search(inputs, params, run))
 
     def _set_result(self, result: SearchResult) -> RareClassSearch:
         self.ids_ = result.ids
@@ -169,14 +173,14 @@ class RareClassSearch(BaseEstimator):
         if not hasattr(self, "labels_"):
             raise RaregalError("fit the search before saving it")
         run = RunFolder(path)
-        run.write_table("selection", self.selection_)
-        run.write_table("embedding", embedding_frame(self.ids_, self.embedding_,
-                                                     self.map_embedding_))  # fmt: skip
-        run.write_table("galaxies", self.galaxies_)
-        run.write_table("clusters", self.clusters_)
-        run.write_table("condensed_tree", self.condensed_tree_)
-        record_search(run, self)
-        run.save()
+        with run.transaction(whole=True):
+            run.write_table("selection", self.selection_)
+            run.write_table("embedding", embedding_frame(self.ids_, self.embedding_,
+                                                         self.map_embedding_))  # fmt: skip
+            run.write_table("galaxies", self.galaxies_)
+            run.write_table("clusters", self.clusters_)
+            run.write_table("condensed_tree", self.condensed_tree_)
+            record_search(run, self)
         return run.path
 
     @classmethod

@@ -7,7 +7,6 @@ from typing import Any
 
 from raregal.constants import NOISE
 from raregal.io.runfolder import TABLES, RunFolder
-from raregal.io.tables import write_table
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,6 +41,5 @@ def write_recovery(run: RunFolder, galaxies: Any) -> None:
 
     table, summary = recovery_summary(galaxies)
     columns = [c.name for c in TABLES["recovery"].columns]
-    TABLES["recovery"].check(table[columns], run.table_path("recovery"))
-    write_table(table[columns], run.table_path("recovery"))
+    run.write_table("recovery", table[columns])
     run.record["recovery"] = summary.to_dict(orient="records")
