@@ -170,7 +170,37 @@ TABLES: Mapping[str, TableSpec] = {
             Column("medoid_row", "int"),
             Column("medoid_id", "str"),
             Column("mean_probability", "float"),
+            Column("interest", "float", required=False,
+                   description="how rare it looks (raregal.discover.ranking)"),
+            Column("interest_rank", "int", required=False, description="order of display, from 1"),
+            Column("main_population", "bool", required=False,
+                   description="no more distinct than the run's average cluster: folded"),
+            Column("isolation", "float", required=False),
+            Column("separation", "float", required=False),
+            Column("vote_contrast", "float", required=False),
+            Column("description", "str", required=False,
+                   description="the answers that set it apart (raregal.discover.describe)"),
+            Column("distinct_answers", "str", required=False),
         ), "one row per leaf cluster"),
+        TableSpec("candidates", "candidates.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column("anomaly_score", "float", description="higher is weirder"),
+            Column("anomaly_rank", "int", description="place in the weirdest-first queue, from 1"),
+            Column("selected", "bool", required=False,
+                   description="kept by the morphology selection"),
+            Column("cluster", "int", required=False,
+                   description="cluster number, -1 noise, -2 not selected"),
+            *_CARRIED,
+        ), "every encoded galaxy in weirdest-first order (raregal.discover.anomaly)"),
+        TableSpec("rounds", "rounds.parquet", (
+            Column("session", "str"),
+            Column("round", "int", description="0: the examples given; 1..: answered rounds"),
+            Column(ID_COLUMN, "str"),
+            Column("answer", "str", description="'yes' or 'no'"),
+            Column("score", "float", description="the model's score when shown (NaN at round 0)"),
+            Column("reason", "str", description="'example', 'top' or 'uncertain'"),
+            Column("created", "str"),
+        ), "the yes/no answers of search-from-examples sessions (raregal.discover.active)"),
         TableSpec("condensed_tree", "condensed_tree.parquet", tuple(
             Column(name, "float" if name == "lambda_val" else "int") for name in TREE_COLUMNS
         ), "HDBSCAN's condensed tree"),
@@ -184,7 +214,8 @@ TABLES: Mapping[str, TableSpec] = {
 }  # fmt: skip
 """Every table of a run folder, by name."""
 
-CLUSTER_COLUMNS = tuple(c.name for c in TABLES["clusters"].columns)
+CLUSTER_COLUMNS = tuple(TABLES["clusters"].required())
+"""The columns every cluster table has (the ranking adds the optional ones)."""
 
 
 def cluster_letter(number: int) -> str:
