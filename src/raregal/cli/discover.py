@@ -46,6 +46,7 @@ def rank_cli(
 
 def rank_lines(result: Any, run: Path) -> list[str]:
     """The summary printed by ``raregal rank``."""
+    from raregal.cli.search import cluster_lines
     from raregal.discover.ranking import display_order
 
     candidates = result.candidates
@@ -70,23 +71,6 @@ def where(cluster: int) -> str:
     if cluster >= 0:
         return f"cluster {cluster_letter(int(cluster))}"
     return "noise" if cluster == NOISE else "removed by the selection"
-
-
-def cluster_lines(clusters: Any, limit: int = 20) -> list[str]:
-    """One line per cluster in the order given (``display_order``), main population folded."""
-    lines = []
-    main = clusters["main_population"].to_numpy() if "main_population" in clusters else None
-    shown = clusters if main is None else clusters[~main]
-    for row in shown.head(limit).itertuples():
-        text = getattr(row, "description", "") or ""
-        lines.append(f"  {row.letter:>3} {int(row.size):6d} galaxies  {text}")
-    if len(shown) > limit:
-        lines.append(f"  ... {len(shown) - limit} more distinct cluster(s) in clusters.parquet")
-    if main is not None and main.any():
-        lines.append(f"  main population: {int(main.sum())} cluster(s) of "
-                     f"{int(clusters.loc[main, 'size'].sum()):,} galaxies no more distinct than "
-                     "the average (clusters.parquet, main_population)")  # fmt: skip
-    return lines
 
 
 @app.command("find")

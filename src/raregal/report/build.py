@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from raregal import __version__
-from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.constants import FILE_COLUMN, ID_COLUMN, NOISE
+from raregal.discover.ranking import display_order
 from raregal.errors import InputError
 from raregal.io.atomic import atomic_path
 from raregal.io.tables import read_table
@@ -43,6 +44,8 @@ ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 ARTIFACT_THRESHOLD = 0.3
 VIEWER_URL = "https://www.legacysurvey.org/viewer?ra={ra:.6f}&dec={dec:.6f}&layer=ls-dr10&zoom=14"
 SUMMARY_JSON = "report.json"
+QUEUE_SHOWN = 48
+MAP_DESCRIBED = 8
 
 
 @dataclass
@@ -203,6 +206,54 @@ def _write_cluster_files(
     return figure
 
 
+def short_labels(clusters: pd.DataFrame, described: int = MAP_DESCRIBED) -> dict[int, str]:
+    """Map labels: every cluster's letter and, for the first ``described`` clusters in the order
+    of display outside the main population (one per branch of the tree), the answer that most
+    sets it apart (``F merging/merger``)."""
+    labels: dict[int, str] = {}
+    branches: set[int] = set()
+    for _, row in clusters.iterrows():
+        number, text = int(row["cluster"]), str(row["letter"])
+        answers = str(_value(row, "distinct_answers") or "")
+        branch = int(_value(row, "parent") if _value(row, "parent") is not None else number)
+        main = bool(_value(row, "main_population") or False)
+        if answers and not main and len(branches) < described and branch not in branches:
+            text += " " + str(_value(row, "description")).split(";")[0].rsplit(" ", 3)[0]
+            branches.add(branch)
+        labels[number] = text
+    return labels
+
+
+def _queue_context(run_path: Path, out: Path, thumb_size: int, has_sky: bool
+                   ) -> dict[str, Any] | None:  # fmt: skip
+    """The first places of the weirdest-first queue (``RUN/candidates.parquet``), if written."""
+    from raregal.io.runfolder import RunFolder, cluster_letter
+
+    run = RunFolder.open(run_path)
+    if not run.has_table("candidates"):
+        return None
+    candidates = run.read_table("candidates")
+    first = candidates.head(QUEUE_SHOWN)
+    entries = []
+    if FILE_COLUMN in first.columns:
+        thumbs = create_thumbs(first[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+    else:
+        thumbs = [None] * len(first)
+    for (_, row), thumb in zip(first.iterrows(), thumbs, strict=True):
+        cluster = int(row["cluster"]) if "cluster" in row.index else NOISE
+        where = (f"cluster {cluster_letter(cluster)}" if cluster >= 0 else
+                 "noise" if cluster == NOISE else "removed by the selection")  # fmt: skip
+        entries.append({
+            "id_str": str(row[ID_COLUMN]), "rank": int(row["anomaly_rank"]),
+            "score_text": _fmt(row["anomaly_score"], ".2f"), "where": where,
+            "src": f"thumbs/{thumb.name}" if thumb is not None else None,
+            "found": bool(thumb.found) if thumb is not None else True,
+            "url": viewer_url(_value(row, "ra"), _value(row, "dec")) if has_sky else None,
+        })  # fmt: skip
+    return {"n": len(candidates), "shown": entries,
+            "selected": int(candidates["selected"].sum()) if "selected" in candidates else None}
+
+
 def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
     """What a gallery shows of each member: name, probability, thumbnail, sky-viewer link."""
     return [
@@ -260,6 +311,7 @@ def create_report(
     numbers = [int(c) for c in clusters["cluster"]]
     colours = dict(zip(numbers, cluster_colours(len(numbers)), strict=True))
     letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
+    clusters = display_order(clusters)  # by interest where ranked; colours stay by number
 
     shown = create_gallery(galaxies, max_per_gallery)
     has_images = FILE_COLUMN in galaxies.columns and bool(galaxies[FILE_COLUMN].notna().any())
@@ -301,6 +353,9 @@ def create_report(
             {
                 "letter": letter,
                 "colour": colours[number],
+                "description": str(_value(row, "description") or ""),
+                "interest_text": _fmt(_value(row, "interest"), ".2f"),
+                "main_population": bool(_value(row, "main_population") or False),
                 "size": int(row["size"]),
                 "persistence_text": persistence,
                 "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
@@ -323,7 +378,7 @@ def create_report(
         "galleries and exports: %d clusters, %.1f s", len(numbers), time.perf_counter() - start
     )
 
-    map_data = create_map(galaxies, clusters, colours)
+    map_data = create_map(galaxies, clusters, colours, short_labels(clusters))
     render_map(map_data, out / "figures" / "map.png", f"{len(galaxies):,} selected galaxies")
     node_colours, node_letters = {}, {}
     if "node" in clusters.columns:
@@ -353,6 +408,11 @@ def create_report(
             "n_missing": n_missing,
         },
         "clusters": cluster_rows,
+        "distinct": [c for c in cluster_rows if not c["main_population"]],
+        "main_population": [c for c in cluster_rows if c["main_population"]],
+        "main_population_size": sum(c["size"] for c in cluster_rows if c["main_population"]),
+        "ranked": "interest" in clusters.columns,
+        "queue": _queue_context(tables.path, out, thumb_size, has_sky),
         "has_sky": has_sky,
         "has_images": has_images,
         "has_truth": bool(majorities),

@@ -24,14 +24,20 @@ class MapData:
     points : DataFrame
         ``map_x``, ``map_y``, ``colour``, ``is_noise``; noise first so that clusters draw on top.
     centres : DataFrame
-        ``letter``, ``colour``, ``x``, ``y`` (median of the members), one row per cluster.
+        ``letter`` (the label drawn), ``colour``, ``x``, ``y`` (median of the members), one row
+        per cluster.
     """
 
     points: pd.DataFrame
     centres: pd.DataFrame
 
 
-def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int, str]) -> MapData:
+def create_map(
+    galaxies: pd.DataFrame,
+    clusters: pd.DataFrame,
+    colours: dict[int, str],
+    texts: dict[int, str] | None = None,
+) -> MapData:
     """Colours and centres for the map.
 
     Parameters
@@ -42,6 +48,8 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
         Requires ``cluster``, ``letter``.
     colours : dict
         Cluster number -> hex colour.
+    texts : dict, default=None
+        Cluster number -> the text drawn at its centre (default: its letter).
     """
     labels = galaxies["cluster"].to_numpy()
     points = pd.DataFrame(
@@ -60,6 +68,10 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
     )
     centres = centres.rename(columns={"map_x": "x", "map_y": "y"})
     centres["colour"] = [colours[int(c)] for c in centres["cluster"]]
+    if texts is not None:
+        centres["letter"] = [texts.get(int(c), letter)
+                             for c, letter in zip(centres["cluster"], centres["letter"],
+                                                  strict=True)]  # fmt: skip
     return MapData(points.reset_index(drop=True), centres.reset_index(drop=True))
 
 
@@ -83,8 +95,9 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
                alpha=0.85, rasterized=True)  # fmt: skip
     halo = [effects.withStroke(linewidth=3, foreground="white")]
     for row in data.centres.itertuples():
-        ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=13, fontweight="bold",
-                ha="center", va="center", path_effects=halo)  # fmt: skip
+        long = " " in row.letter  # a letter and a short description
+        ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=9 if long else 13,
+                fontweight="bold", ha="center", va="center", path_effects=halo)  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("map_x")
