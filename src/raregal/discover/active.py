@@ -75,6 +75,9 @@ class FindSession:
         Keep the rounds in ``RUN/rounds.parquet``; False keeps them in memory only.
     encoded : EncodedGalaxies, default=None
         The galaxies to rank, when already read (``load_encoded(run_dir, selected_only)``).
+    standardised : Standardised, default=None
+        Their standardised form (``Standardised.of(encoded.X)``), when already computed: the
+        explorer shares one between its sessions.
     **params
         Discovery parameters (``alpha``, ``unlabelled_weight``, ``round_size``,
         ``uncertain_share``; ``raregal.config.DISCOVERY_PARAMETERS``).
@@ -95,6 +98,7 @@ class FindSession:
         selected_only: bool = False,
         save: bool = True,
         encoded: EncodedGalaxies | None = None,
+        standardised: Standardised | None = None,
         **params: Any,
     ) -> None:
         if not str(session).strip():
@@ -106,7 +110,7 @@ class FindSession:
         self.save = save
         self.encoded = encoded if encoded is not None else load_encoded(run_dir, selected_only)
         self._unsaved = read_rounds(self.run_path).iloc[0:0]
-        self._data: Standardised | None = None
+        self._data = standardised
         self._scores: np.ndarray | None = None
 
     # -- the answers -------------------------------------------------------------------------------

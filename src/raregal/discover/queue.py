@@ -86,11 +86,8 @@ def rank_run(
     clusters, rewritten = rerank_clusters(run_dir, encoded)
     seconds["clusters"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    rows = np.flatnonzero(encoded.selected) if selected_only else np.arange(encoded.n)
-    candidates = queue_table(encoded, rows, checked)
+    candidates = write_queue(run_dir, encoded, selected_only, checked)
     run = RunFolder(run_dir)
-    meta = {"params": checked, "selected_only": selected_only}
-    run.write_table("candidates", candidates, metadata=meta)
     seconds["queue"] = round(time.perf_counter() - start, 2)
     image = None
     if gallery and FILE_COLUMN in candidates.columns:
@@ -102,6 +99,16 @@ def rank_run(
                           "clusters_rewritten": rewritten, "seconds": seconds}  # fmt: skip
     run.save()
     return RankResult(candidates, clusters, rewritten, image, seconds)
+
+
+def write_queue(run_dir: str | os.PathLike[str], encoded: EncodedGalaxies, selected_only: bool,
+                params: dict[str, Any]) -> pd.DataFrame:  # fmt: skip
+    """Score and order ``encoded`` (checked ``params``) and write ``RUN/candidates.parquet``."""
+    rows = np.flatnonzero(encoded.selected) if selected_only else np.arange(encoded.n)
+    candidates = queue_table(encoded, rows, params)
+    meta = {"params": params, "selected_only": selected_only}
+    RunFolder(run_dir).write_table("candidates", candidates, metadata=meta)
+    return candidates
 
 
 def queue_table(encoded: EncodedGalaxies, rows: np.ndarray, params: dict[str, Any]

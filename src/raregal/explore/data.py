@@ -34,6 +34,8 @@ MAIN_FRACTIONS = (
     "merging_merger_fraction",
 )
 """Vote fractions shown on hover, where the representation table has them."""
+CENTRAL = 4
+"""Thumbnails shown beside each cluster in the list: its most probable members."""
 
 
 def _finite(value: Any) -> Any:
@@ -143,7 +145,12 @@ class ExploreRun:
         return self.x.tobytes() + self.y.tobytes() + self.labels.astype(np.int32).tobytes()
 
     def cluster_table(self) -> list[dict[str, Any]]:
-        """The clusters as JSON rows: cluster, letter, size, persistence, node, parent, ..."""
+        """The clusters as JSON rows in the order of display (by interest where the run is
+        ranked): cluster, letter, size, persistence, node, parent, ..., interest,
+        interest_rank, main_population, description, and ``central``: the rows of its
+        ``CENTRAL`` most probable members (for thumbnails)."""
+        from raregal.discover.ranking import display_order
+
         keep = [
             c
             for c in (
@@ -157,13 +164,37 @@ class ExploreRun:
                 "parent",
                 "medoid_id",
                 "mean_probability",
+                "interest",
+                "interest_rank",
+                "main_population",
+                "description",
             )
             if c in self.clusters
         ]
-        return [
+        rows = [
             {k: _finite(v) for k, v in row.items()}
-            for row in self.clusters[keep].to_dict("records")
+            for row in display_order(self.clusters)[keep].to_dict("records")
         ]
+        central = self.central_rows()
+        for row in rows:
+            row["central"] = central.get(int(row["cluster"]), [])
+        return rows
+
+    @cached_property
+    def _central(self) -> dict[int, list[int]]:
+        probability = np.nan_to_num(self.galaxies["probability"].to_numpy(np.float64))
+        members = np.flatnonzero(self.labels >= 0)
+        order = members[np.lexsort((members, -probability[members], self.labels[members]))]
+        out: dict[int, list[int]] = {}
+        for row in order:
+            mine = out.setdefault(int(self.labels[row]), [])
+            if len(mine) < CENTRAL:
+                mine.append(int(row))
+        return out
+
+    def central_rows(self) -> dict[int, list[int]]:
+        """Cluster -> rows of its ``CENTRAL`` most probable members."""
+        return self._central
 
     def summary(self) -> dict[str, Any]:
         """What the page needs first: counts, bounds, clusters, which features are available."""

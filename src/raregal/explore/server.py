@@ -1,6 +1,6 @@
 """The explorer's web server: a FastAPI app with the JSON/binary API that the page and scripts use.
 
-Routes (all read-only except ``/api/marks``)::
+Routes (all read-only except ``/api/marks`` and the search sessions of ``/api/find``)::
 
     GET  /                              the page          GET /static/{app.js,style.css}
     GET  /api/summary                   counts, bounds, clusters, what is available
@@ -15,6 +15,7 @@ Routes (all read-only except ``/api/marks``)::
     POST /api/select.csv  {polygon}     the same as CSV: id_str, ra, dec
     GET/POST /api/marks, DELETE /api/marks/{mark_id}, GET /api/marks.csv
     GET  /thumbs/{row}.jpg              a cached thumbnail
+    the weirdest-first queue and search from marks: see ``raregal.explore.discovery``
 
 Only files of the run are served, by row number; anything else is a 404.
 """
@@ -34,6 +35,7 @@ import numpy as np
 from raregal.constants import ID_COLUMN
 from raregal.errors import InputError, MissingDependencyError
 from raregal.explore.data import ExploreRun
+from raregal.explore.discovery import Discovery, add_discovery_routes
 from raregal.explore.marks import MarksTable
 from raregal.explore.neighbours import NeighbourIndex
 from raregal.explore.thumbs import Thumbnails
@@ -43,6 +45,7 @@ logger = logging.getLogger(__name__)
 STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "discover.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
@@ -89,6 +92,7 @@ def create_app(
     marks = MarksTable(run.path)
     index = NeighbourIndex(run)
     thumbs = Thumbnails(run)
+    discovery = Discovery(run, thumbs)
     points = run.points_bytes()
     pages = {name: _static(name) for name in STATIC_FILES}
 
@@ -105,6 +109,8 @@ def create_app(
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.run, app.state.marks, app.state.index, app.state.thumbs = run, marks, index, thumbs
+    app.state.discovery = discovery
+    add_discovery_routes(app, discovery, marks)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:

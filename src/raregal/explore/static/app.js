@@ -324,20 +324,34 @@ function fractionRows(fr) {
 canvas.addEventListener("mouseleave", () => { hideTooltip(); state.hover = -1; drawOverlay(); });
 
 // ---------------------------------------------------------------- cluster list
+function clusterAbout(c) {  // what sets it apart and its most probable members (ranked runs)
+  const about = el("div", { class: "about" });
+  if (c.description) about.append(el("div", { class: "desc", text: c.description }));
+  if (state.summary.has_images && c.central && c.central.length) {
+    about.append(el("div", { class: "central" }, ...c.central.map((r) => el("img", { src: `/thumbs/${r}.jpg`, alt: "", loading: "lazy" }))));
+  }
+  return about;
+}
 function renderClusters() {
   const body = $("clusters").querySelector("tbody");
   const marksBy = {};
   for (const m of state.marks || []) if (m.target_kind === "cluster") (marksBy[m.target] ||= []).push(m.tag);
-  body.replaceChildren(...state.summary.clusters.map((c) => {
+  const main = state.summary.clusters.filter((c) => c.main_population);
+  const toggle = main.length ? [el("tr", { class: "main-toggle", onclick: () => { state.showMain = !state.showMain; renderClusters(); } },
+    el("td", { colspan: "5", text: `${state.showMain ? "▾" : "▸"} main population: ${main.length} clusters of ${main.reduce((a, c) => a + c.size, 0).toLocaleString()} galaxies, no more distinct than the average` }))] : [];
+  const rows = state.summary.clusters.map((c) => {
     const sw = el("span", { class: "swatch" }); sw.style.background = clusterColor(c.cluster);
     const tr = el("tr", { "data-cluster": c.cluster, onclick: () => showCluster(c.cluster) },
-      el("td", {}, sw), el("td", { class: "letter", text: c.letter }),
+      el("td", {}, sw), el("td", { class: "letter" }, c.letter, clusterAbout(c)),
       el("td", { class: "num", text: Number(c.size).toLocaleString() }),
       el("td", { class: "num", text: c.persistence === undefined ? "–" : fmt(c.persistence, 3) }),
       el("td", {}, ...(marksBy[c.letter] || []).map((t) => el("span", { class: `badge ${t}`, text: t }))));
     if (state.panel && state.panel.kind === "cluster" && state.panel.cluster === c.cluster) tr.classList.add("active");
+    if (c.main_population) { tr.classList.add("main"); tr.hidden = !state.showMain; }
     return tr;
-  }));
+  });
+  const first = rows.filter((r) => !r.classList.contains("main"));
+  body.replaceChildren(...first, ...toggle, ...rows.filter((r) => r.classList.contains("main")));
   $("cluster-count").textContent = `${state.summary.clusters.length} · noise ${state.summary.n_noise.toLocaleString()}`;
 }
 
@@ -480,5 +494,5 @@ async function start() {
   document.body.dataset.hover = "1";
   loadMarks().then(renderClusters);
 }
-window.raregal = { state, toScreen, toData, draw, ready: 0, hoverReady: 0 };
+window.raregal = { state, toScreen, toData, draw, requestDraw, showGalaxy, showCluster, ready: 0, hoverReady: 0 };
 start().catch((e) => { $("run-info").textContent = `could not load the run: ${e.message}`; });
