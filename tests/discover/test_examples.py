@@ -82,3 +82,12 @@ def test_bad_examples_are_refused_with_a_clear_message(rng):
         ExampleSearch(round_size=0).fit(X, positive=[1])
     with pytest.raises(InputError, match="fit the search"):
         ExampleSearch().suggest()
+
+
+def test_features_far_from_zero_give_the_same_fit(rng):
+    """The Gram matrix is accumulated about a shift, so a large common offset (features of an
+    encoder that are all near 100, say) changes nothing beyond rounding."""
+    X, members = data(rng, n=800)
+    near = fit_linear(Standardised.of(X.astype(np.float64)), members[:3], np.array([500]))
+    far = fit_linear(Standardised.of(X.astype(np.float64) + 1e4), members[:3], np.array([500]))
+    np.testing.assert_allclose(far, near, rtol=1e-6, atol=1e-9)

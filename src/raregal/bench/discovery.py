@@ -41,6 +41,9 @@ ROUNDS = 5
 ROUND_SIZE = 20
 REPEATS = 3
 QUEUE_TOP = 100
+SCALE_N = 1_000_000
+"""Generated galaxies of the timing table (one million: a large survey's selection, or a tenth of
+the GZ DESI catalog)."""
 
 
 def demo_run(work: Path, seed: int, n: int | None = None) -> Path:
@@ -218,7 +221,37 @@ def cluster_ranks(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_discovery(work: Path, seeds: Sequence[int], quick: bool = False) -> dict[str, Any]:
+def scale_figures(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Seconds of each step at ``n`` generated 128-D representations (``raregal.synthetic``)."""
+    from raregal.config import validate_discovery
+    from raregal.discover.anomaly import rarity_scores, variety_queue
+    from raregal.discover.examples import Standardised, fit_linear, next_round
+    from raregal.synthetic import make_representations
+
+    table = make_representations(n, n_features=128, seed=seed)
+    X = table[[c for c in table.columns if c.startswith("feat_")]].to_numpy(np.float32)
+    members = np.flatnonzero(table["group"].to_numpy() == 0)
+    params = validate_discovery({})
+    steps: dict[str, float] = {}
+    start = time.perf_counter()
+    scores = rarity_scores(X, params["anomaly_neighbors"], params["rare_fraction"])
+    steps["rarity score (every galaxy)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    variety_queue(X, scores, params["queue_length"], params["queue_pool"],
+                  params["variety_neighbors"], params["variety_width"])  # fmt: skip
+    steps["variety queue (first 1000 places)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    data = Standardised.of(X)
+    steps["standardise + Gram matrix (once per session)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    ranked = data.scores(fit_linear(data, members[:3], np.empty(0, np.int64)))
+    next_round(ranked, np.zeros(n, dtype=bool))
+    steps["one refit, scoring every galaxy, next round"] = time.perf_counter() - start
+    return [{"n": n, "step": k, "seconds": round(v, 2)} for k, v in steps.items()]
+
+
+def run_discovery(work: Path, seeds: Sequence[int], quick: bool = False,
+                  scale_n: int = SCALE_N) -> dict[str, Any]:  # fmt: skip
     """The discovery suite (see the module docstring) on the demo survey of each seed."""
     from raregal.demo import planted_classes
     from raregal.discover.data import load_encoded
@@ -252,6 +285,10 @@ def run_discovery(work: Path, seeds: Sequence[int], quick: bool = False) -> dict
         })  # fmt: skip
     tables.insert(0, {"title": "search from examples: classes meeting the targets",
                       "rows": summary})  # fmt: skip
+    if scale_n:
+        size = 20_000 if quick else scale_n
+        tables.append({"title": f"time of each step at {size:,} generated 128-D representations",
+                       "rows": scale_figures(size)})  # fmt: skip
     note = (f"{EXAMPLES} random members per class, {REPEATS if not quick else 1} repeats, "
             f"{ROUNDS} rounds of {ROUND_SIZE} simulated answers; figures averaged over repeats. "
             "'rounds' = after the last round; 'seeds_alone' = one fit on the examples; "

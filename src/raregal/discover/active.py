@@ -221,15 +221,17 @@ class FindSession:
         table["reason"] = reasons
         return table
 
-    def found(self, include_negatives: bool = True) -> pd.DataFrame:
-        """Every ranked galaxy, best first: ``id_str``, ``ra``, ``dec``, ``cluster``, ``letter``,
-        ``probability``, ``score``, ``rank`` and, for answered galaxies, ``round`` and
-        ``answer`` (the examples and yes-answers first, the no-answers last)."""
+    def found(self, include_negatives: bool = True, limit: int | None = None) -> pd.DataFrame:
+        """Every ranked galaxy (or the first ``limit``), best first: ``id_str``, ``ra``, ``dec``,
+        ``cluster``, ``letter``, ``probability``, ``score``, ``rank`` and, for answered
+        galaxies, ``round`` and ``answer`` (the examples and yes-answers first, the no-answers
+        last)."""
         scores = self.scores()
         positive, negative = self.labels()
         order = ranking(scores, positive, negative)
         if not include_negatives:
             order = order[~np.isin(order, negative)]
+        order = order[:limit] if limit is not None else order
         table = self._catalog(order)
         table["score"] = scores[order]
         table["rank"] = np.arange(1, len(order) + 1, dtype=np.int64)

@@ -50,22 +50,22 @@ class Standardised:
         """Standardise ``X`` (n, d) and compute its Gram matrix, in chunks."""
         X = np.asarray(X)
         n, d = X.shape
+        shift = X[: min(n, 4096)].astype(np.float64).mean(axis=0)  # against cancellation
         total = np.zeros(d)
-        squares = np.zeros(d)
+        raw = np.zeros((d, d))
         for start in range(0, n, CHUNK_ROWS):
-            block = X[start : start + CHUNK_ROWS].astype(np.float64)
+            block = X[start : start + CHUNK_ROWS].astype(np.float64) - shift
             total += block.sum(axis=0)
-            squares += (block**2).sum(axis=0)
-        mean = total / n
-        scale = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
+            raw += block.T @ block
+        offset = total / n
+        mean = shift + offset
+        centred = raw - n * np.outer(offset, offset)  # sum of (x - mean)(x - mean)^T
+        scale = np.sqrt(np.maximum(np.diag(centred) / n, 0.0))
         scale[scale == 0] = 1.0
-        standardised = cls(X, mean, scale, np.zeros((d + 1, d + 1)))
         gram = np.zeros((d + 1, d + 1))
-        for start in range(0, n, CHUNK_ROWS):
-            block = standardised.rows(slice(start, start + CHUNK_ROWS))
-            gram += block.T @ block
-        standardised.gram = gram
-        return standardised
+        gram[:d, :d] = centred / np.outer(scale, scale)
+        gram[d, d] = n  # the standardised columns sum to 0 against the intercept
+        return cls(X, mean, scale, gram)
 
     @property
     def n(self) -> int:
@@ -77,11 +77,15 @@ class Standardised:
         return np.hstack([block, np.ones((len(block), 1))])
 
     def scores(self, coef: np.ndarray) -> np.ndarray:
-        """``[Z, 1] @ coef`` for every row, in chunks."""
+        """``[Z, 1] @ coef`` for every row: the standardisation folded into the coefficients,
+        one pass over the raw rows in their own precision."""
+        weights = coef[:-1] / self.scale
+        offset = float(coef[-1] - self.mean @ weights)
+        weights = weights.astype(self.X.dtype if self.X.dtype.kind == "f" else np.float64)
         out = np.empty(self.n)
         for start in range(0, self.n, CHUNK_ROWS):
-            out[start : start + CHUNK_ROWS] = self.rows(slice(start, start + CHUNK_ROWS)) @ coef
-        return out
+            out[start : start + CHUNK_ROWS] = self.X[start : start + CHUNK_ROWS] @ weights
+        return out + offset
 
 
 def check_examples(

@@ -189,7 +189,7 @@ class Discovery:
                 raise InputError(f"no session {name!r}: start it with examples first")
             positive, negative = session.labels()
             ask = session.suggest()
-            top = session.found(include_negatives=False).head(TOP_SHOWN)
+            top = session.found(include_negatives=False, limit=TOP_SHOWN)
             return {
                 "session": name, "rounds": session.n_rounds,
                 "yes": len(positive), "no": len(negative),
@@ -208,7 +208,7 @@ class Discovery:
             session = self.session(name)
             if session.n_rounds == 0:
                 raise InputError(f"no session {name!r}")
-            table = session.answered() if what == "rounds" else session.found().head(limit)
+            table = session.answered() if what == "rounds" else session.found(limit=limit)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{what}.{suffix}"
             write_catalog(table, path, name=f"raregal_{what}")
