@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from raregal.report.build import create_report, short_labels
+from raregal.report.build import create_report
 
 
 def test_clusters_by_interest_main_population_folded_and_the_queue(tmp_path, gz_examples):
@@ -32,9 +32,3 @@ def test_clusters_by_interest_main_population_folded_and_the_queue(tmp_path, gz_
     assert [(int(r), i) for r, i in shown] == list(
         zip(candidates["anomaly_rank"][:48], candidates["id_str"][:48], strict=True))
     assert "removed by the selection" in queue or "noise" in queue or "cluster" in queue
-    # map labels: the letter and what sets the cluster apart, for the distinct ones
-    labels = short_labels(clusters)
-    merger = clusters.loc[clusters["description"].str.startswith("merging/merger"), "cluster"]
-    assert labels[int(merger.iloc[0])].endswith(" merging/merger")
-    main = clusters.loc[clusters["main_population"], "cluster"]
-    assert all(labels[int(c)] == clusters.set_index("cluster").at[c, "letter"] for c in main)

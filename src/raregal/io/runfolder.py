@@ -204,6 +204,14 @@ TABLES: Mapping[str, TableSpec] = {
         TableSpec("condensed_tree", "condensed_tree.parquet", tuple(
             Column(name, "float" if name == "lambda_val" else "int") for name in TREE_COLUMNS
         ), "HDBSCAN's condensed tree"),
+        TableSpec("marks", "marks.parquet", (
+            Column("mark_id", "int"),
+            Column("target_kind", "str", description="galaxy, cluster or node"),
+            Column("target", "str", description="its id_str, letter or node"),
+            Column("tag", "str"),
+            Column("note", "str"),
+            Column("created", "str", description="UTC time, ISO 8601"),
+        ), "the explorer's marks (written by raregal.explore.marks)"),
         TableSpec("recovery", "recovery.csv", (
             Column("true_class", "str"),
             Column("cluster", "int"),

@@ -1,6 +1,6 @@
 // raregal explore: the discovery loop. The weirdest-first queue, and "find more like my marks"
 // with rounds of yes/no answers. Self-contained: it talks to /api/queue and /api/find and uses
-// only window.raregal (showGalaxy, state, requestDraw) from the map page.
+// only window.raregal.app (the object view and the map's highlight) from the page.
 "use strict";
 
 (() => {
@@ -36,13 +36,11 @@
   function close() { $("discover-panel").hidden = true; view.mode = null; highlight([]); }
 
   function highlight(items) {  // the galaxies on the map, where they have a place
-    const r = window.raregal;
-    if (!r || !r.state || !r.state.n) return;
+    const app = window.raregal && window.raregal.app, map = app && app.map;
+    if (!map) return;
     const rows = items.map((g) => g.row).filter((x) => x !== null && x !== undefined);
-    if (!rows.length) { r.state.highlight = null; } else {
-      const mask = new Uint8Array(r.state.n); for (const x of rows) mask[x] = 1; r.state.highlight = mask;
-    }
-    r.requestDraw();
+    map.highlight = rows.length ? map.rowsToIndices(rows) : null;
+    map.requestDraw();
   }
   function item(g, label, onclick) {
     const box = node("div", { class: "ditem", "data-id": g.id_str, title: `${g.id_str} · ${where(g)}`, onclick });
@@ -52,8 +50,9 @@
     if (!g.selected) box.append(node("span", { class: "off", text: "removed" }));
     return box;
   }
-  function show(g) {  // a galaxy on the map opens the object panel; one off the map says where it is
-    if (g.row !== null && g.row !== undefined && window.raregal.showGalaxy) { window.raregal.showGalaxy(g.row); return; }
+  function show(g) {  // a galaxy on the map opens the object view; one off the map says where it is
+    const app = window.raregal && window.raregal.app;
+    if (g.row !== null && g.row !== undefined && app && app.object) { app.object.open(g.row); return; }
     $("discover-sub").textContent = `${g.id_str}: ${where(g)}; it has no place on the map`;
   }
 
