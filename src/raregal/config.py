@@ -287,10 +287,7 @@ def validate(params: Mapping[str, Any]) -> dict[str, Any]:
             column=unknown[0], count=len(unknown),
         )  # fmt: skip
     checked = {**DEFAULTS, **params}
-    for name, value in checked.items():
-        constraint = PARAMETER_TABLE[name].constraint
-        if not constraint.accepts(value):
-            raise InputError(f"parameter {name!r} must be {constraint}; got {value!r}", column=name)
+    check_values(checked, PARAMETER_TABLE)
     if checked["features"] is not None and not isinstance(checked["features"], str):
         checked["features"] = list(checked["features"])
     return checked
@@ -318,6 +315,85 @@ def check_widths(n_features: int, params: Mapping[str, Any], path: Any = None) -
             f"parameter {parameter.name!r} must be int in [1, {limits[parameter.width]}] (at "
             f"most {what}); got {value}", path=path, column=parameter.name, count=n_features,
         )  # fmt: skip
+
+
+def check_values(values: Mapping[str, Any], table: Mapping[str, Parameter]) -> None:
+    """Check each of ``values`` against its parameter's constraint in ``table``.
+
+    Raises
+    ------
+    InputError
+        Naming the parameter, the allowed values and the value received.
+    """
+    for name, value in values.items():
+        constraint = table[name].constraint
+        if not constraint.accepts(value):
+            raise InputError(f"parameter {name!r} must be {constraint}; got {value!r}", column=name)
+
+
+# ----------------------------------------------------------------------------- the discovery loop
+
+DISCOVERY_PARAMETERS: tuple[Parameter, ...] = (
+    # the weirdest-first queue (raregal.discover.anomaly)
+    Parameter("anomaly_engine", "rarity", Options(("rarity", "isolation_forest")),
+              "Per-galaxy anomaly score: rarity (distance to the rare_fraction-th share of the "
+              "survey) or isolation_forest (the baseline).", "queue", str),
+    Parameter("anomaly_neighbors", 50, Interval(int, 1, None),
+              "Neighbours counted in the rarity score's reference sample.", "queue", int),
+    Parameter("rare_fraction", 0.02, Interval(float, 1e-6, 0.5),
+              "Groups smaller than this share of the survey stand out in the rarity score.",
+              "queue", float),
+    Parameter("queue_length", 1000, Interval(int, 0, None),
+              "Places of the queue chosen for variety; the rest follow the score.",
+              "queue", int),
+    Parameter("queue_pool", 2000, Interval(int, 1, None),
+              "Best-scored galaxies the varied places are chosen from.", "queue", int),
+    Parameter("variety_neighbors", 20, Interval(int, 1, None),
+              "Sets the unit of likeness in the queue: the pool's median distance to this "
+              "neighbour.", "queue", int),
+    Parameter("variety_width", 0.6, Interval(float, 0.0, None),
+              "Width of the queue's likeness kernel in that unit (0: by score alone; wider: more "
+              "kinds and more loners).", "queue", float),
+    # search from examples (raregal.discover.examples, raregal.discover.active)
+    Parameter("alpha", 1e-4, Interval(float, 1e-12, None),
+              "Ridge penalty of the linear classifier, per unit of total weight (the same at any "
+              "survey size).", "find", float),
+    Parameter("unlabelled_weight", 1.0, Interval(float, 0.0, None),
+              "Weight of an unlabelled galaxy as a negative, against 1 for an answered no.",
+              "find", float),
+    Parameter("round_size", 20, Interval(int, 1, None),
+              "Galaxies shown for yes/no answers in each round.", "find", int),
+    Parameter("uncertain_share", 0.5, Interval(float, 0.0, 1.0),
+              "Share of a round given to the candidates that teach the model most (the rest "
+              "are the top-ranked).", "find", float),
+    PARAMETER_TABLE["random_state"],
+)  # fmt: skip
+"""Parameters of the discovery loop: stage 'queue' for ``raregal rank`` and ``AnomalyQueue``,
+'find' for ``raregal find``, ``ExampleSearch`` and ``FindSession``; ``random_state`` is shared."""
+
+QUEUE_PARAMETERS = (*(p for p in DISCOVERY_PARAMETERS if p.stage == "queue"),
+                    PARAMETER_TABLE["random_state"])  # fmt: skip
+FIND_PARAMETERS = tuple(p for p in DISCOVERY_PARAMETERS if p.stage == "find")
+DISCOVERY_TABLE: Mapping[str, Parameter] = MappingProxyType(
+    {p.name: p for p in DISCOVERY_PARAMETERS}
+)
+DISCOVERY_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {p.name: p.default for p in DISCOVERY_PARAMETERS}
+)
+
+
+def validate_discovery(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the discovery defaults, checked (errors as ``validate``'s)."""
+    unknown = [name for name in params if name not in DISCOVERY_TABLE]
+    if unknown:
+        raise InputError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}; expected names from "
+            f"raregal.config.DISCOVERY_PARAMETERS ({', '.join(DISCOVERY_TABLE)})",
+            column=unknown[0], count=len(unknown),
+        )  # fmt: skip
+    checked = {**DISCOVERY_DEFAULTS, **params}
+    check_values(checked, DISCOVERY_TABLE)
+    return checked
 
 
 def scale_for_sample(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from raregal.io.runfolder import RunFolder
@@ -163,22 +164,40 @@ def judge_recovery(
 
 
 def format_summary(result: DemoResult) -> str:
-    """The demo's closing summary: clusters, the planted class each matches, recovery."""
-    clusters = result.clusters
+    """The demo's closing summary: clusters by interest with what sets each apart and the planted
+    class it matches (the main population folded into one line), and the recovery."""
+    from raregal.discover.ranking import display_order
+    from raregal.recovery import MIN_PURITY
+
+    clusters = display_order(result.clusters)
     lines = [
         f"run folder: {result.run_dir}",
         "search parameters (scaled to the demo's size): "
         + ", ".join(f"{k}={v}" for k, v in result.parameters.items()),
-        f"clusters found: {len(clusters)}",
+        f"clusters found: {len(clusters)}, by how rare they look:",
     ]
     best = result.recovery.sort_values("purity", ascending=False).drop_duplicates("cluster")
     match = best.set_index("cluster")
-    for row in clusters.itertuples():
+    main = (clusters["main_population"].to_numpy(bool) if "main_population" in clusters
+            else np.zeros(len(clusters), bool))  # fmt: skip
+    for row in clusters[~main].itertuples():
         label = f"  {row.letter:>3} size {row.size:5d}"
         if row.cluster in match.index:
             m = match.loc[row.cluster]
             label += f"  {m.true_class} (purity {m.purity:.2f}, completeness {m.completeness:.2f})"
+        if getattr(row, "description", ""):
+            label += f"\n        {row.description}"
         lines.append(label)
+    if main.any():
+        folded = clusters[main]
+        pure = [c for c in folded["cluster"]
+                if c in match.index and match.loc[c, "purity"] >= MIN_PURITY]  # fmt: skip
+        planted = sorted({str(match.loc[c, "true_class"]) for c in pure})
+        lines.append(
+            f"  main population: {len(folded)} clusters of {int(folded['size'].sum()):,} galaxies "
+            f"no more distinct than the average ({', '.join(folded['letter'])})"
+            + (f"; pure clusters of {', '.join(planted)} among them" if planted else "")
+        )
     lines.append(f"planted classes recovered: {result.n_recovered} of {len(result.summary)}")
     for row in result.summary.itertuples():
         mark = "yes" if row.recovered else "no "

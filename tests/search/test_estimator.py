@@ -250,3 +250,20 @@ def test_plausibility_warnings(caplog):
         assert plausibility_warnings(632_000, 300, 10) == []
         assert "large for 2000 galaxies" in plausibility_warnings(2000, 300, 10)[0]
     assert "large for 2000" in caplog.text
+
+
+def test_clusters_are_ranked_and_described_by_the_search(run):
+    """The search ranks its leaves (``raregal.discover.ranking``): each planted group has a leaf
+    ranked before every leaf cut out of the bulk, and the ranking is in clusters.parquet."""
+    search, folder = run
+    stored = pd.read_parquet(folder / "run" / "clusters.parquet")
+    for column in ("interest", "interest_rank", "main_population", "description"):
+        assert column in stored.columns and column in search.clusters_.columns
+    galaxies = search.galaxies_[search.galaxies_["cluster"] >= 0]
+    majority = galaxies.groupby("cluster")["true_class"].agg(lambda s: s.value_counts().index[0])
+    ranks = stored.set_index("cluster")["interest_rank"]
+    bulk = ranks[majority[majority == "bulk"].index]
+    for group in ("planted_0", "planted_1", "planted_2"):
+        best = ranks[majority[majority == group].index].min()
+        assert bulk.empty or best < bulk.min(), stored.to_string()
+    assert sorted(ranks) == list(range(1, len(ranks) + 1))

@@ -2,7 +2,9 @@
 
 Suites, by name: ``recovery`` (planted classes across seeds, and the artifact experiment),
 ``stability`` (across UMAP seeds), ``speed`` (raregal against the reference, scaling sweep) and
-``throughput`` (the simulator's, encoder's and explorer's own benchmark functions). ``quick``
+``throughput`` (the simulator's, encoder's and explorer's own benchmark functions) and
+``discovery`` (search from examples, the weirdest-first queue and the cluster ranking on the demo
+survey). ``quick``
 shrinks every size so that the whole run takes about a minute (the CI smoke test). Results of a
 suite run earlier into the same ``out`` are kept when that suite is not run again.
 """
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 PAPER_SIZES = (50_000, 100_000, 200_000, 632_000)
 QUICK_SIZES = (3_000, 6_000)
+DISCOVERY_SEEDS = (0, 5)
+"""Demo seeds of the discovery suite (the README's)."""
 
 
 @dataclass
@@ -111,11 +115,18 @@ def _throughput(params: BenchParams, partial: Callable[[dict[str, Any]], None]) 
     return run_throughput(params.quick)
 
 
+def _discovery(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.discovery import run_discovery
+
+    return run_discovery(params.work, params.seeds or list(DISCOVERY_SEEDS), params.quick)
+
+
 SUITES: dict[str, Callable[..., dict[str, Any]]] = {
     "recovery": _recovery,
     "stability": _stability,
     "speed": _speed,
     "throughput": _throughput,
+    "discovery": _discovery,
 }
 
 

@@ -39,6 +39,7 @@ def search_cli(
 
 def summary_lines(search: Any, out: Path) -> list[str]:
     """The short summary printed after a search."""
+    from raregal.discover.ranking import display_order
     from raregal.io.runfolder import RunFolder
 
     counts = search.counts_
@@ -53,10 +54,26 @@ def summary_lines(search: Any, out: Path) -> list[str]:
         f"min_samples={used['min_samples']}, min_cluster_size={used['min_cluster_size']}, "
         f"embedding {'reused from the run folder' if reused else 'computed'}",
     ]
-    for row in search.clusters_.head(20).itertuples():
-        lines.append(f"  {row.letter:>3}  {row.size:7d} galaxies  medoid {row.medoid_id}")
-    if len(search.clusters_) > 20:
-        lines.append(f"  ... {len(search.clusters_) - 20} more in clusters.parquet")
+    lines += cluster_lines(display_order(search.clusters_))
     lines += [f"warning: {w}" for w in search.warnings_]
     lines.append(f"run folder: {Path(out).resolve()}")
+    return lines
+
+
+def cluster_lines(clusters: Any, limit: int = 20) -> list[str]:
+    """One line per cluster in the order given (``display_order``: by interest where ranked),
+    with what sets it apart; the main population folded into one line."""
+    lines = []
+    main = clusters["main_population"].to_numpy(bool) if "main_population" in clusters else None
+    shown = clusters if main is None else clusters[~main]
+    for row in shown.head(limit).itertuples():
+        text = getattr(row, "description", "") or f"medoid {row.medoid_id}"
+        lines.append(f"  {row.letter:>3} {int(row.size):6d} galaxies  {text}")
+    if len(shown) > limit:
+        lines.append(f"  ... {len(shown) - limit} more distinct cluster(s) in clusters.parquet")
+    if main is not None and main.any():
+        letters = ", ".join(clusters.loc[main, "letter"].astype(str))
+        lines.append(f"  main population: {int(main.sum())} cluster(s) of "
+                     f"{int(clusters.loc[main, 'size'].sum()):,} galaxies, no more distinct than "
+                     f"the average ({letters})")  # fmt: skip
     return lines

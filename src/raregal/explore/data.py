@@ -52,12 +52,15 @@ CLUSTER_EXTRAS = (
     "description",
     "interest",
     "interest_rank",
+    "main_population",
     "seed_stability",
 )
 """Columns of clusters.parquet passed to the page when the table has them."""
 GALAXY_EXTRAS = ("probability", "outlier_score", "anomaly_score", "ra", "dec", "true_class")
 """Columns of galaxies.parquet shown in the object view when the table has them."""
 IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+CENTRAL = 4
+"""Thumbnails shown beside each cluster in the list: its most probable members."""
 MAX_POINTS = 2_500_000
 """Galaxies sent to the page as points; beyond, the main population comes as density tiles."""
 
@@ -89,7 +92,7 @@ class ExploreRun:
     def __init__(self, path: str | Path, max_points: int = MAX_POINTS) -> None:
         self.path = Path(path).resolve()
         run = RunFolder.open(self.path)
-        self.galaxies = run.read_table("galaxies")
+        self.galaxies = with_anomaly_scores(run, run.read_table("galaxies"))
         self.n = len(self.galaxies)
         self.labels = self.galaxies["cluster"].to_numpy(np.int64)
         self.x = self.galaxies["map_x"].to_numpy(np.float32)
@@ -229,8 +232,22 @@ class ExploreRun:
             out["box"] = list(where[2:]) if where else None
             if isinstance(out.get("description"), str):
                 out["description"] = out["description"].strip()
+            out["central"] = self._central.get(k, [])
             rows.append(out)
         return rows
+
+    @cached_property
+    def _central(self) -> dict[int, list[int]]:
+        """Cluster -> rows of its ``CENTRAL`` most probable members (thumbnails in the list)."""
+        probability = np.nan_to_num(self.galaxies["probability"].to_numpy(np.float64))
+        members = np.flatnonzero(self.labels >= 0)
+        order = members[np.lexsort((members, -probability[members], self.labels[members]))]
+        out: dict[int, list[int]] = {}
+        for row in order:
+            mine = out.setdefault(int(self.labels[row]), [])
+            if len(mine) < CENTRAL:
+                mine.append(int(row))
+        return out
 
     def summary(self) -> dict[str, Any]:
         """What the page needs first: counts, bounds, clusters, which features are available."""
@@ -394,6 +411,19 @@ class ExploreRun:
     def select_polygon(self, polygon: np.ndarray) -> np.ndarray:
         """Rows of the galaxies drawn inside ``polygon`` (display coordinates, even-odd rule)."""
         return np.flatnonzero(points_in_polygon(self.view_x, self.view_y, polygon))
+
+
+def with_anomaly_scores(run: RunFolder, galaxies: pd.DataFrame) -> pd.DataFrame:
+    """``galaxies`` with ``anomaly_score`` and ``anomaly_rank`` from ``candidates.parquet`` (the
+    weirdest-first queue, ``raregal rank``) when the run has it, so the map can be coloured by it
+    and the object view shows it."""
+    if not run.has_table("candidates") or "anomaly_score" in galaxies.columns:
+        return galaxies
+    queue = run.read_table("candidates", columns=[ID_COLUMN, "anomaly_score", "anomaly_rank"])
+    queue = queue.assign(**{ID_COLUMN: queue[ID_COLUMN].astype(str)}).set_index(ID_COLUMN)
+    ids = galaxies[ID_COLUMN].astype(str)
+    return galaxies.assign(anomaly_score=ids.map(queue["anomaly_score"]).to_numpy(float),
+                           anomaly_rank=ids.map(queue["anomaly_rank"]).to_numpy(float))
 
 
 def points_in_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The explorer's web server: a FastAPI app with the JSON/binary API that the page and scripts use.
 
-Routes (all read-only except ``/api/marks``)::
+Routes (all read-only except ``/api/marks`` and the search sessions of ``/api/find``)::
 
     GET  /                              the page          GET /static/{name} (the page's files)
     GET  /api/summary                   counts, bounds, grid, clusters, palette, glossary, ...
@@ -24,6 +24,7 @@ Routes (all read-only except ``/api/marks``)::
     GET  /api/marks/galaxies            the marked galaxies' rows, for drawing on the map
     GET  /api/tiles/{z}/{tx}/{ty}       density tile of a run too large to send as points
     GET  /thumbs/{row}.jpg              a cached thumbnail
+    the weirdest-first queue and search from marks: see ``raregal.explore.discovery``
 
 Only files of the run are served, by row number; anything else is a 404. Request bodies are
 limited to ``MAX_BODY_BYTES`` (413) and polygons to ``MAX_POLYGON_VERTICES`` (400); a mark that is
@@ -51,6 +52,7 @@ from raregal.errors import InputError, MissingDependencyError
 from raregal.explore.columns import ColourColumns
 from raregal.explore.cutouts import read_cutout
 from raregal.explore.data import MAX_POINTS, ExploreRun
+from raregal.explore.discovery import Discovery, add_discovery_routes
 from raregal.explore.lists import FOUND_COLUMNS, found_list, marks_list, selection_list
 from raregal.explore.marks import MarksTable
 from raregal.explore.neighbours import NeighbourIndex
@@ -73,6 +75,7 @@ STATIC_FILES = {
     "object.js": _JS,
     "marks.js": _JS,
     "help.js": _JS,
+    "discover.js": _JS,
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
 _THUMB_NAME = re.compile(r"^(\d{1,9})\.jpg$")
@@ -128,6 +131,7 @@ def create_app(
     marks = MarksTable(run.path)
     index = NeighbourIndex(run)
     thumbs = Thumbnails(run)
+    discovery = Discovery(run, thumbs)
     columns = ColourColumns(run, marks)
     points = run.points_bytes()
     icicle = (
@@ -152,6 +156,8 @@ def create_app(
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.run, app.state.marks, app.state.index, app.state.thumbs = run, marks, index, thumbs
+    app.state.discovery = discovery
+    add_discovery_routes(app, discovery, marks)
 
     @app.exception_handler(InputError)
     async def input_error(request: Request, exc: InputError) -> JSONResponse:

@@ -188,7 +188,38 @@ TABLES: Mapping[str, TableSpec] = {
             Column("medoid_row", "int"),
             Column("medoid_id", "str"),
             Column("mean_probability", "float"),
+            Column("interest", "float", required=False,
+                   description="how rare it looks (raregal.discover.ranking)"),
+            Column("interest_rank", "int", required=False, description="order of display, from 1"),
+            Column("main_population", "bool", required=False,
+                   description="no more distinct than the run's average cluster: folded"),
+            Column("isolation", "float", required=False),
+            Column("separation", "float", required=False),
+            Column("vote_contrast", "float", required=False),
+            Column("description", "str", required=False,
+                   description="the answers that set it apart (raregal.discover.describe)"),
+            Column("distinct_answers", "str", required=False),
         ), "one row per leaf cluster"),
+        TableSpec("candidates", "candidates.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column("anomaly_score", "float", description="higher is weirder"),
+            Column("anomaly_rank", "int", description="place in the weirdest-first queue, from 1"),
+            Column("selected", "bool", required=False,
+                   description="kept by the morphology selection"),
+            Column("cluster", "int", required=False,
+                   description="cluster number, -1 noise, -2 not selected"),
+            *_CARRIED,
+        ), "every encoded galaxy in weirdest-first order (raregal.discover.anomaly)"),
+        TableSpec("rounds", "rounds.parquet", (
+            Column("session", "str"),
+            Column("round", "int", description="0: the examples given; 1..: answered rounds"),
+            Column(ID_COLUMN, "str"),
+            Column("answer", "str", description="'yes' or 'no'"),
+            Column("score", "float", description="the model's score when shown (NaN at round 0)"),
+            Column("reason", "str", description="'example', 'top' or 'uncertain'"),
+            Column("created", "str"),
+        ), "the yes/no answers of search-from-examples sessions (raregal.discover.active)",
+            result=False),
         TableSpec("condensed_tree", "condensed_tree.parquet", tuple(
             Column(name, "float" if name == "lambda_val" else "int") for name in TREE_COLUMNS
         ), "HDBSCAN's condensed tree"),
@@ -210,7 +241,8 @@ TABLES: Mapping[str, TableSpec] = {
 }  # fmt: skip
 """Every table of a run folder, by name."""
 
-CLUSTER_COLUMNS = tuple(c.name for c in TABLES["clusters"].columns)
+CLUSTER_COLUMNS = tuple(TABLES["clusters"].required())
+"""The columns every cluster table has (the ranking adds the optional ones)."""
 
 
 def cluster_letter(number: int) -> str:
@@ -589,13 +621,16 @@ class RunFolder:
         metadata: Mapping[str, Any] | None = None,
     ) -> Path:
         """Check ``df`` against the contract and write it atomically; ``key`` (the stage key) and
-        ``metadata`` are stored inside the Parquet file. Inside a transaction the table is staged
-        until the commit."""
+        ``metadata`` are stored inside the Parquet file. Inside a transaction a result table is
+        staged until the commit; a user's table (``TableSpec.result`` False) is written at once
+        and never recorded among the result's tables."""
         spec = _spec(name)
         spec.check(df, self.table_path(name))
         meta = {**dict(metadata or {}), "table": name, "format_version": FORMAT_VERSION}
         if key is not None:
             meta["key"] = key
+        if not spec.result:
+            return write_table(df, self.table_path(name), metadata=meta)
         if self._txn is not None:
             path = journal.pending_dir(self.path) / spec.filename
             write_table(df, path, metadata=meta)

@@ -22,7 +22,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from raregal import __version__
-from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.constants import FILE_COLUMN, ID_COLUMN, NOISE
+from raregal.discover.ranking import display_order
 from raregal.errors import InputError
 from raregal.io.atomic import atomic_path
 from raregal.io.tables import read_table
@@ -46,6 +47,7 @@ DEFAULT_THUMB_SIZE = 128
 ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 ARTIFACT_THRESHOLD = 0.3
 SUMMARY_JSON = "report.json"
+QUEUE_SHOWN = 48
 CLUSTER_EXTRAS = {"interest": ".3g", "interest_rank": "d", "seed_stability": ".2f"}
 """Columns of clusters.parquet shown in the table when present, with their format."""
 
@@ -231,6 +233,37 @@ def _description(row: pd.Series) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
+def _queue_context(run_path: Path, out: Path, thumb_size: int, has_sky: bool
+                   ) -> dict[str, Any] | None:  # fmt: skip
+    """The first places of the weirdest-first queue (``RUN/candidates.parquet``), if written."""
+    from raregal.io.runfolder import RunFolder, cluster_letter
+
+    run = RunFolder.open(run_path)
+    if not run.has_table("candidates"):
+        return None
+    candidates = run.read_table("candidates")
+    first = candidates.head(QUEUE_SHOWN)
+    if FILE_COLUMN in first.columns:
+        thumbs = create_thumbs(first[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+    else:
+        thumbs = [None] * len(first)
+    entries = []
+    for (_, row), thumb in zip(first.iterrows(), thumbs, strict=True):
+        cluster = int(row["cluster"]) if "cluster" in row.index else NOISE
+        where = (f"cluster {cluster_letter(cluster)}" if cluster >= 0 else
+                 "noise" if cluster == NOISE else "removed by the selection")  # fmt: skip
+        links = sky_links(_value(row, "ra"), _value(row, "dec")) if has_sky else {}
+        entries.append({
+            "id_str": str(row[ID_COLUMN]), "rank": int(row["anomaly_rank"]),
+            "score_text": _fmt(row["anomaly_score"], ".2f"), "where": where,
+            "src": f"thumbs/{thumb.name}" if thumb is not None else None,
+            "found": bool(thumb.found) if thumb is not None else True,
+            "url": links.get("Legacy Survey"),
+        })  # fmt: skip
+    return {"n": len(candidates), "shown": entries,
+            "selected": int(candidates["selected"].sum()) if "selected" in candidates else None}
+
+
 def _remove_stale(folder: Path, keep: set[str]) -> None:
     """Remove gallery and export files of clusters that a previous report had and this lacks."""
     for path in folder.glob("cluster_*"):
@@ -275,6 +308,7 @@ def create_report(
     palette = cluster_colours(max(numbers, default=-1) + 1)
     colours = {k: palette[k] for k in numbers}  # by number: the explorer colours alike
     letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
+    clusters = display_order(clusters)  # by interest where ranked; colours and letters by number
     marks = read_marks(tables.path)
 
     shown = create_gallery(galaxies, max_per_gallery)
@@ -336,6 +370,7 @@ def create_report(
                 "vot": f"exports/cluster_{letter}.vot",
                 "members": _member_entries(members, has_sky),
                 "description": _description(row),
+                "main_population": bool(_value(row, "main_population") or False),
                 "extras": _extras(row),
                 "node": int(row["node"]) if "node" in row.index and pd.notna(row["node"]) else None,
                 "marks": [
@@ -383,6 +418,11 @@ def create_report(
             "n_missing": n_missing,
         },
         "clusters": cluster_rows,
+        "distinct": [c for c in cluster_rows if not c["main_population"]],
+        "main_population": [c for c in cluster_rows if c["main_population"]],
+        "main_population_size": sum(c["size"] for c in cluster_rows if c["main_population"]),
+        "ranked": "interest_rank" in clusters.columns,
+        "queue": _queue_context(tables.path, out, thumb_size, has_sky),
         "has_sky": has_sky,
         "simulated": simulated and has_coordinates,
         "sky_note": SIMULATED_NOTE,

@@ -95,7 +95,7 @@ def votable_bytes(table: pd.DataFrame, name: str) -> bytes:
     ``name`` is the table name stored in the file (for example ``"raregal_cluster_A"``).
     """
     from astropy import units as u
-    from astropy.table import Table
+    from astropy.table import MaskedColumn, Table
 
     votable = Table()
     for column in table.columns:
@@ -105,7 +105,10 @@ def votable_bytes(table: pd.DataFrame, name: str) -> bytes:
         elif pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(
             values.dtype
         ):
-            votable[column] = values.to_numpy()
+            missing = values.isna().to_numpy()  # pandas' nullable Int64: VOTable nulls
+            kind = bool if pd.api.types.is_bool_dtype(values.dtype) else np.int64
+            data = values.fillna(kind(0)).to_numpy(dtype=kind)
+            votable[column] = MaskedColumn(data, mask=missing) if missing.any() else data
         else:
             votable[column] = values.to_numpy(dtype=float)
         if column in ("ra", "dec"):

@@ -44,11 +44,15 @@ GLOSSARY: dict[str, str] = {
         "cluster's densest part (0 inside, towards 1 for outliers)."
     ),
     "anomaly score": (
-        "How unusual the galaxy is in representation space, from the discovery stage: higher is "
-        "more unusual."
+        "How rare the galaxy looks (raregal rank): its distance to the nearest 2% of the survey "
+        "in representation space, over the median galaxy's; 1 is ordinary, higher is rarer."
     ),
     "medoid": "The cluster member closest to all the others: its most typical galaxy.",
-    "interest": "How rare the cluster looks, from the ranking stage: higher is more interesting.",
+    "interest": (
+        "How rare the cluster looks: the mean, over the run's clusters, of its standardised "
+        "persistence, isolation, separation from the survey and vote contrast; above 0 it is "
+        "more distinct than the average cluster (the others fold into the main population)."
+    ),
     "seed stability": (
         "Share of searches with other random seeds in which the cluster is found again."
     ),

@@ -187,6 +187,7 @@ def search(
                 inputs.carried.loc[kept].reset_index(drop=True), cluster_params,
                 params["ignore_memory_check"],
             )  # fmt: skip
+            clusters = _rank(cluster_record, clusters, galaxies, embedding, inputs, kept)
             if run is not None:
                 for name, table in zip(CLUSTER_OUTPUTS, (galaxies, clusters, tree), strict=True):
                     run.write_table(name, table, key=cluster_record.key)
@@ -256,6 +257,27 @@ def _cluster(
     for column in carried.columns:
         galaxies[column] = carried[column].to_numpy()
     return galaxies, result.clusters, result.condensed_tree, result.timings
+
+
+def _rank(
+    record: StageRecord,
+    clusters: pd.DataFrame,
+    galaxies: pd.DataFrame,
+    embedding: np.ndarray,
+    inputs: SearchInputs,
+    kept: np.ndarray,
+) -> pd.DataFrame:
+    """The clusters ranked by how rare they look, and described (``raregal.discover.ranking``)."""
+    import time
+
+    from raregal.discover.ranking import rank_clusters, survey_statistics
+
+    start = time.perf_counter()
+    fractions = inputs.morphology.loc[kept] if inputs.morphology is not None else None
+    ranked = rank_clusters(clusters, galaxies["cluster"].to_numpy(), embedding, inputs.X[kept],
+                           fractions, survey_statistics(inputs.X))  # fmt: skip
+    record.note(rank_seconds=round(time.perf_counter() - start, 3))
+    return ranked
 
 
 def embedding_frame(

@@ -137,7 +137,8 @@ function renderClusters() {
   const ordered = ranked ? [...s.clusters].sort((a, b) => (a.interest_rank ?? 1e9) - (b.interest_rank ?? 1e9)) : s.clusters;
   const rows = ordered.map((c) => {
     const sw = el("span", { class: "swatch" }); sw.style.background = c.colour;
-    const name = el("td", { class: "letter" }, c.letter, c.description ? el("span", { class: "desc", title: c.description, text: ` ${shortDescription(c.description)}` }) : null);
+    const name = el("td", { class: "letter" }, c.letter, c.description ? el("span", { class: "desc", title: c.description, text: ` ${shortDescription(c.description)}` }) : null,
+      s.has_images && c.central && c.central.length ? el("div", { class: "central" }, ...c.central.map((r) => el("img", { src: `/thumbs/${r}.jpg`, alt: "", loading: "lazy" }))) : null);
     const tr = el("tr", { "data-cluster": c.cluster, tabindex: "0", "aria-label": `cluster ${c.letter}, ${c.size} galaxies` },
       el("td", {}, sw), name, el("td", { class: "num", text: Number(c.size).toLocaleString() }),
       el("td", { class: "num", text: fmt(c.persistence, 3) }), el("td", { class: "num", text: fmt(c.mean_probability, 2) }),
@@ -153,11 +154,17 @@ function renderClusters() {
       }
     });
     if (app.panel && app.panel.kind === "cluster" && app.panel.cluster === c.cluster) tr.classList.add("active");
+    if (c.main_population) { tr.classList.add("main"); tr.hidden = !app.showMain; }
     return tr;
   });
+  // the clusters no more distinct than the average fold behind one row (the main population)
+  const main = ordered.filter((c) => c.main_population);
+  const toggle = main.length ? [el("tr", { class: "main-toggle", tabindex: "0", onclick: () => { app.showMain = !app.showMain; renderClusters(); } },
+    el("td", { colspan: "7", text: `${app.showMain ? "▾" : "▸"} main population: ${main.length} clusters of ${main.reduce((a, c) => a + c.size, 0).toLocaleString()} galaxies, no more distinct than the average` }))] : [];
   const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#clusters tr");
   const keep = focused ? focused.dataset.cluster : null;
-  $("clusters").querySelector("tbody").replaceChildren(...rows);
+  $("clusters").querySelector("tbody").replaceChildren(...rows.filter((r) => !r.classList.contains("main")), ...toggle,
+    ...rows.filter((r) => r.classList.contains("main")));
   if (keep !== null) { const again = $("clusters").querySelector(`tr[data-cluster='${keep}']`); if (again) again.focus(); }
   $("cluster-count").textContent = `${s.clusters.length} · noise ${s.n_noise.toLocaleString()}`;
 }
