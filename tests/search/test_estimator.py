@@ -72,8 +72,8 @@ def test_run_folder_layout(run, reps):
     out = folder / "run"
     galaxies = pd.read_parquet(out / "galaxies.parquet")
     umap = [f"umap_{i}" for i in range(5)]
-    expected = ["id_str", "cluster", "probability", "outlier_score", *umap,
-                "map_x", "map_y", "ra", "dec", "file_loc", "true_class"]  # fmt: skip
+    expected = ["id_str", "cluster", "probability", "outlier_score", *umap, "map_x", "map_y",
+                "ra", "dec", "file_loc", "true_class", "core_distance"]  # fmt: skip
     assert list(galaxies.columns) == expected
     selection = pd.read_parquet(out / "selection.parquet")
     assert len(selection) == len(reps)

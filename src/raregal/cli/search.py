@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from raregal.cli import options as opt
@@ -53,8 +54,22 @@ def summary_lines(search: Any, out: Path) -> list[str]:
         f"min_samples={used['min_samples']}, min_cluster_size={used['min_cluster_size']}, "
         f"embedding {'reused from the run folder' if reused else 'computed'}",
     ]
-    for row in search.clusters_.head(20).itertuples():
-        lines.append(f"  {row.letter:>3}  {row.size:7d} galaxies  medoid {row.medoid_id}")
+    n_seeds = len(getattr(search, "seeds_", []) or [])
+    stability = (search.clusters_["seed_stability"].to_numpy(float)
+                 if n_seeds > 1 and "seed_stability" in search.clusters_ else None)  # fmt: skip
+    if stability is not None:
+        found = np.rint(stability * n_seeds).astype(int)
+        counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
+        consensus = search.consensus_
+        n_consensus = consensus["consensus"].nunique() if consensus is not None else 0
+        lines.append(f"seeds {', '.join(map(str, search.seeds_))}: clusters found again in "
+                     f"{counts} of {n_seeds} seeds (Jaccard >= 0.5); {n_consensus} consensus "
+                     f"clusters in consensus.parquet")  # fmt: skip
+    for i, row in enumerate(search.clusters_.head(20).itertuples()):
+        line = f"  {row.letter:>3}  {row.size:7d} galaxies  medoid {row.medoid_id}"
+        if stability is not None:
+            line += f"  found in {found[i]}/{n_seeds} seeds"
+        lines.append(line)
     if len(search.clusters_) > 20:
         lines.append(f"  ... {len(search.clusters_) - 20} more in clusters.parquet")
     lines += [f"warning: {w}" for w in search.warnings_]

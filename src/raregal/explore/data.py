@@ -157,6 +157,7 @@ class ExploreRun:
                 "parent",
                 "medoid_id",
                 "mean_probability",
+                "seed_stability",
             )
             if c in self.clusters
         ]
@@ -181,6 +182,7 @@ class ExploreRun:
             "has_tree": self.tree is not None,
             "has_images": self.has_images(),
             "has_coordinates": {"ra", "dec"} <= set(self.galaxies.columns),
+            "n_seeds": max(1, len((self.record.get("search") or {}).get("seeds") or [])),
         }
 
     def galaxy(self, row: int) -> dict[str, Any]:

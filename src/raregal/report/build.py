@@ -32,6 +32,7 @@ from raregal.report.html import render_html
 from raregal.report.inputs import RunTables, find_flag, read_run
 from raregal.report.map import create_map, render_map
 from raregal.report.palette import cluster_colours
+from raregal.report.stability import create_stability, seed_text
 from raregal.report.thumbs import create_thumbs
 from raregal.report.tree import create_tree, render_tree
 
@@ -120,7 +121,25 @@ def _majority_classes(galaxies: pd.DataFrame) -> dict[int, str]:
     return {int(c): f"{name} {share:.0%}" for (c, name), share in top.items()}
 
 
-def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict[str, Any]]:
+def _seeds_recovered(tables: RunTables) -> dict[str, int]:
+    """Class -> seeds in which it is recovered (empty with one seed or without the truth)."""
+    seed_labels = tables.seed_clusters
+    if seed_labels is None or tables.recovery is None or "true_class" not in tables.galaxies:
+        return {}
+    from raregal.recovery import seeds_recovered
+
+    truth = tables.galaxies[[ID_COLUMN, "true_class"]].astype({ID_COLUMN: str})
+    aligned = seed_labels.astype({ID_COLUMN: str}).merge(truth, on=ID_COLUMN, how="left")
+    classes = sorted(tables.recovery["true_class"].astype(str).unique())
+    counts = seeds_recovered(aligned["true_class"].fillna(""), aligned, classes)
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _recovery_rows(
+    recovery: pd.DataFrame, letters: dict[int, str], seeds: dict[str, int] | None = None,
+    n_seeds: int = 1,
+) -> list[dict[str, Any]]:  # fmt: skip
+    seeds = seeds or {}
     rows = []
     for true_class, group in recovery.groupby("true_class", sort=True):
         group = group.sort_values("completeness", ascending=False)
@@ -141,6 +160,8 @@ def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict
                 "recovered": pure_completeness >= MIN_FRACTION_HELD,
                 "pure_completeness_text": _fmt(pure_completeness, ".2f"),
                 "holders": holders,
+                "seeds_text": (f"{seeds[str(true_class)]}/{n_seeds}"
+                               if str(true_class) in seeds else ""),
             }
         )
     return rows
@@ -287,9 +308,12 @@ def create_report(
         if n_missing:
             missing_by_cluster[letter] = n_missing
         persistence = _fmt(row["persistence"])
+        seeds = seed_text(_value(row, "seed_stability"), tables.n_seeds)
+        subtitle = f"{int(row['size']):,} galaxies · persistence {persistence}"
+        if seeds:
+            subtitle += f" · found in {seeds} seeds"
         figure = _write_cluster_files(
-            out, galaxies, members, number, letter, colours[number],
-            f"{int(row['size']):,} galaxies · persistence {persistence}", has_images,
+            out, galaxies, members, number, letter, colours[number], subtitle, has_images,
         )  # fmt: skip
         written |= {f"cluster_{letter}.jpg", f"cluster_{letter}.csv", f"cluster_{letter}.vot"}
         medoid = _value(row, "medoid_id")
@@ -303,6 +327,7 @@ def create_report(
                 "colour": colours[number],
                 "size": int(row["size"]),
                 "persistence_text": persistence,
+                "seeds_text": seeds,
                 "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
                 "n_shown": len(members),
                 "n_missing": n_missing,
@@ -368,7 +393,10 @@ def create_report(
         ],
         "min_purity": MIN_PURITY,
         "min_fraction_held": MIN_FRACTION_HELD,
-        "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
+        "recovery": (_recovery_rows(tables.recovery, letters, _seeds_recovered(tables),
+                                    tables.n_seeds) if tables.recovery is not None else []),
+        "stability": create_stability(clusters, tables.n_seeds),
+        "n_seeds": tables.n_seeds,
         **_record_context(tables.record),
     }
     index = render_html(context, out / "index.html")

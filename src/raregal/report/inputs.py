@@ -34,6 +34,8 @@ class RunTables:
         ``run.json``.
     recovery : DataFrame or None
         ``recovery.csv`` when the run knows the planted classes.
+    seed_clusters : DataFrame or None
+        ``seed_clusters.parquet``: every seed's labels, when the run has several seeds.
     """
 
     path: Path
@@ -42,6 +44,12 @@ class RunTables:
     tree: pd.DataFrame
     record: dict[str, Any]
     recovery: pd.DataFrame | None
+    seed_clusters: pd.DataFrame | None = None
+
+    @property
+    def n_seeds(self) -> int:
+        """Seeds of the run (1 unless it was searched with ``n_seeds`` > 1)."""
+        return max(1, len((self.record.get("search") or {}).get("seeds") or []))
 
 
 def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
@@ -74,7 +82,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
             for p in galaxies[FILE_COLUMN]
         ]
     recovery = run.read_table("recovery") if run.has_table("recovery") else None
-    return RunTables(path, galaxies, clusters, tree, run.record, recovery)
+    seed_clusters = run.read_table("seed_clusters") if run.has_table("seed_clusters") else None
+    return RunTables(path, galaxies, clusters, tree, run.record, recovery, seed_clusters)
 
 
 def find_flag(record: Any, name: str) -> bool:

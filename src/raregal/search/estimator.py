@@ -30,7 +30,7 @@ class RareClassSearch(BaseEstimator):
     id_column, morphology_id_column, features, drop_invalid, smooth_threshold,
     edge_on_threshold, artifact_threshold, keep_artifacts, edge_on_rule, reducer, n_neighbors,
     n_components, map_components, min_dist, metric, n_epochs, pca_components, random_state,
-    fit_sample_size, engine, min_samples, min_cluster_size, cluster_selection_method,
+    n_seeds, fit_sample_size, engine, min_samples, min_cluster_size, cluster_selection_method,
     scale_to_sample, ignore_memory_check
         Every parameter of ``raregal.config.PARAMETERS``, by the same name, with the paper's
         default (``min_samples=300``, ``min_cluster_size=10``, ``n_neighbors=50``,
@@ -53,6 +53,13 @@ class RareClassSearch(BaseEstimator):
         The parameters actually used (after ``scale_to_sample``).
     warnings_ : list of str
     timings_ : dict
+    seeds_ : list of int
+        The UMAP seeds (``n_seeds``; the run's own, ``random_state``, first).
+    seed_labels_ : DataFrame or None
+        Every seed's leaf labels (``seed_clusters``), when ``n_seeds`` > 1.
+    consensus_ : DataFrame or None
+        The consensus clusters across seeds (``consensus``), when ``n_seeds`` > 1; each
+        cluster's ``seed_stability`` is a column of ``clusters_``.
 
     Examples
     --------
@@ -83,6 +90,7 @@ class RareClassSearch(BaseEstimator):
         n_epochs: int | None = DEFAULTS["n_epochs"],
         pca_components: int | None = DEFAULTS["pca_components"],
         random_state: int = DEFAULTS["random_state"],
+        n_seeds: int = DEFAULTS["n_seeds"],
         fit_sample_size: int | None = DEFAULTS["fit_sample_size"],
         engine: str = DEFAULTS["engine"],
         min_samples: int = DEFAULTS["min_samples"],
@@ -109,6 +117,7 @@ class RareClassSearch(BaseEstimator):
         self.n_epochs = n_epochs
         self.pca_components = pca_components
         self.random_state = random_state
+        self.n_seeds = n_seeds
         self.fit_sample_size = fit_sample_size
         self.engine = engine
         self.min_samples = min_samples
@@ -160,6 +169,9 @@ class RareClassSearch(BaseEstimator):
         self.params_used_ = result.params_used
         self.warnings_ = result.warnings
         self.timings_ = result.timings
+        self.seeds_ = result.seeds
+        self.seed_labels_ = result.seed_labels
+        self.consensus_ = result.consensus
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -175,6 +187,9 @@ class RareClassSearch(BaseEstimator):
         run.write_table("galaxies", self.galaxies_)
         run.write_table("clusters", self.clusters_)
         run.write_table("condensed_tree", self.condensed_tree_)
+        if self.seed_labels_ is not None and self.consensus_ is not None:
+            run.write_table("seed_clusters", self.seed_labels_)
+            run.write_table("consensus", self.consensus_)
         record_search(run, self)
         run.save()
         return run.path
@@ -208,5 +223,9 @@ class RareClassSearch(BaseEstimator):
         search.params_used_ = used
         search.warnings_ = record.get("warnings", [])
         search.timings_ = {}
+        search.seeds_ = list(record.get("seeds", [search.random_state]))
+        many = run.has_table("seed_clusters") and run.has_table("consensus")
+        search.seed_labels_ = run.read_table("seed_clusters") if many else None
+        search.consensus_ = run.read_table("consensus") if many else None
         return search
 

@@ -377,7 +377,9 @@ async function showCluster(k) {
     kind: "cluster", cluster: k, markTarget: { target_kind: "cluster", target: c.letter },
     title: `Cluster ${c.letter}`,
     sub: `${Number(c.size).toLocaleString()} galaxies · persistence ${fmt(c.persistence)}` +
-      (c.mean_probability !== undefined ? ` · mean probability ${fmt(c.mean_probability, 2)}` : ""),
+      (c.mean_probability !== undefined ? ` · mean probability ${fmt(c.mean_probability, 2)}` : "") +
+      (state.summary.n_seeds > 1 && c.seed_stability !== undefined && c.seed_stability !== null
+        ? ` · found in ${Math.round(c.seed_stability * state.summary.n_seeds)}/${state.summary.n_seeds} seeds` : ""),
     actions, gallery: c.gallery, galleryTitle: `most probable ${c.gallery.length} of ${Number(c.size).toLocaleString()}`,
   });
 }
