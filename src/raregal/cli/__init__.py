@@ -19,7 +19,9 @@ from raregal.errors import RaregalError
 
 __all__ = ["app", "main", "setup_logging"]
 
-_COMMAND_MODULES: tuple[str, ...] = ("explore", "encode", "simulate", "search", "report", "run")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "explore", "encode", "simulate", "search", "predict", "report", "run",
+)
 
 
 @app.callback()

@@ -76,6 +76,8 @@ class ExploreRun:
         self.tree = CondensedTree(run.read_table("condensed_tree"), self.n,
                                   source=str(run.table_path("condensed_tree")))  # fmt: skip
         self.record = run.record
+        self.placed = run.read_table("placed") if run.has_table("placed") else None
+        """Galaxies placed later (``raregal predict --add``), shown apart from the fitted ones."""
         self._lock = threading.Lock()
 
     # -- representations -------------------------------------------------------------------------
@@ -142,6 +144,14 @@ class ExploreRun:
         """map_x (float32), map_y (float32) and cluster (int32) of all galaxies, end to end."""
         return self.x.tobytes() + self.y.tobytes() + self.labels.astype(np.int32).tobytes()
 
+    def placed_bytes(self) -> bytes:
+        """map_x, map_y (float32) and cluster (int32) of the placed galaxies, end to end."""
+        if self.placed is None:
+            return b""
+        x = self.placed["map_x"].to_numpy(np.float32)
+        y = self.placed["map_y"].to_numpy(np.float32)
+        return x.tobytes() + y.tobytes() + self.placed["cluster"].to_numpy(np.int32).tobytes()
+
     def cluster_table(self) -> list[dict[str, Any]]:
         """The clusters as JSON rows: cluster, letter, size, persistence, node, parent, ..."""
         keep = [
@@ -183,6 +193,7 @@ class ExploreRun:
             "has_images": self.has_images(),
             "has_coordinates": {"ra", "dec"} <= set(self.galaxies.columns),
             "n_seeds": max(1, len((self.record.get("search") or {}).get("seeds") or [])),
+            "n_placed": 0 if self.placed is None else len(self.placed),
         }
 
     def galaxy(self, row: int) -> dict[str, Any]:

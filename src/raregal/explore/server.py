@@ -5,6 +5,7 @@ Routes (all read-only except ``/api/marks``)::
     GET  /                              the page          GET /static/{app.js,style.css}
     GET  /api/summary                   counts, bounds, clusters, what is available
     GET  /api/points                    float32 map_x[n], float32 map_y[n], int32 cluster[n]
+    GET  /api/placed/points             the same for the m galaxies placed later (predict --add)
     GET  /api/galaxies/{row}            id, cluster, probability, ra, dec, main vote fractions
     GET  /api/galaxies?id_str=...       the same, looked up by id
     GET  /api/clusters/{cluster}        the cluster, its tree node and its gallery
@@ -149,6 +150,12 @@ def create_app(
         return Response(
             points, media_type="application/octet-stream", headers={"X-Count": str(run.n)}
         )
+
+    @app.get("/api/placed/points")
+    def placed_points_route() -> Response:
+        count = 0 if run.placed is None else len(run.placed)
+        return Response(run.placed_bytes(), media_type="application/octet-stream",
+                        headers={"X-Count": str(count)})  # fmt: skip
 
     @app.get("/api/galaxies/{row}")
     def galaxy(row: int) -> dict[str, Any]:

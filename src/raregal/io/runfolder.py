@@ -37,6 +37,11 @@ from raregal.io.atomic import atomic_path
 from raregal.io.tables import METADATA_KEY, read_table, write_table
 
 RUN_JSON = "run.json"
+PLACEMENT_FOLDER = "placement"
+"""What placing new galaxies needs of the fitted reducer (``raregal.predict.model``; arrays and
+JSON, never a pickle): ``placement.json`` (the UMAP parameters, the feature names, the selection
+rules and the reduce stage's key), ``index.hnsw`` (the HNSW index over the fitted galaxies, rows
+as galaxies.parquet) and, when PCA ran first, ``pca_mean.npy`` and ``pca_components.npy``."""
 FORMAT_VERSION = 2
 """Version of the run-folder layout; 1 is raregal 0.1 (which recorded none)."""
 
@@ -202,6 +207,22 @@ TABLES: Mapping[str, TableSpec] = {
             Column("stability", "float", description="n_seeds_found / n_seeds"),
             Column("core_size", "int", description="galaxies in every member cluster"),
         ), "consensus clusters across seeds: one row per member cluster (n_seeds > 1)"),
+        TableSpec("placed", "placed.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column("cluster", "int",
+                   description="the run's cluster number, -1 (noise) or -2 (not selected)"),
+            Column("probability", "float", description="membership probability (0 for noise)"),
+            Column("removed_by", "str", description="the run's rule that removed it, or ''"),
+            Column(r"umap_\d+", "float", pattern=True,
+                   description="placed clustered coordinates (NaN when not selected)"),
+            Column("map_x", "float", description="placed map coordinates"),
+            Column("map_y", "float"),
+            Column("map_z", "float", required=False),
+            Column("nearest_id", "str", description="the nearest fitted galaxy in representation "
+                   "space, where it is placed in the clustered embedding ('' if not selected)"),
+            *_CARRIED,
+        ), "new galaxies placed into the run by `raregal predict` (with --add: the selected "
+           "ones, shown beside the fitted galaxies, flagged as placed)"),
         TableSpec("recovery", "recovery.csv", (
             Column("true_class", "str"),
             Column("cluster", "int"),

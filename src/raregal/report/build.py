@@ -224,6 +224,27 @@ def _write_cluster_files(
     return figure
 
 
+def _placed_gallery(
+    placed: pd.DataFrame | None, max_per_gallery: int, out: Path, thumb_size: int
+) -> pd.DataFrame:
+    """The placed galaxies each gallery shows (a quarter of the gallery's cap, most probable
+    first), with their thumbnails; an empty frame when the run has none."""
+    columns = [ID_COLUMN, "cluster", "rank", "probability", "src", "found", "ra", "dec"]
+    if placed is None or not len(placed):
+        return pd.DataFrame({c: [] for c in columns}).astype({"cluster": int})
+    shown = create_gallery(placed, max(1, max_per_gallery // 4))
+    if FILE_COLUMN in shown.columns and shown[FILE_COLUMN].notna().any():
+        thumbs = create_thumbs(shown[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+        shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
+        shown["found"] = [t.found for t in thumbs]
+    else:
+        shown["src"], shown["found"] = None, True
+    for column in ("ra", "dec"):
+        if column not in shown.columns:
+            shown[column] = np.nan
+    return shown
+
+
 def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
     """What a gallery shows of each member: name, probability, thumbnail, sky-viewer link."""
     return [
@@ -292,6 +313,7 @@ def create_report(
         log.info("galaxies.parquet has no file_loc: galleries show names instead of images")
         shown["src"] = None
         shown["found"] = True
+    placed_shown = _placed_gallery(tables.placed, max_per_gallery, out, thumb_size)
     log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
 
     has_sky = {"ra", "dec"} <= set(galaxies.columns)
@@ -301,6 +323,9 @@ def create_report(
     majorities = _majority_classes(galaxies)
     cluster_rows, missing_by_cluster, written = [], {}, set()
     groups = dict(tuple(shown.groupby("cluster")))
+    placed_groups = dict(tuple(placed_shown.groupby("cluster")))
+    placed_counts = (tables.placed["cluster"].value_counts().to_dict()
+                     if tables.placed is not None else {})  # fmt: skip
     for _, row in clusters.iterrows():
         number, letter = int(row["cluster"]), letters[int(row["cluster"])]
         members = groups.get(number, shown.iloc[0:0])
@@ -340,6 +365,10 @@ def create_report(
                 "csv": f"exports/cluster_{letter}.csv",
                 "vot": f"exports/cluster_{letter}.vot",
                 "members": _member_entries(members, has_sky),
+                "n_placed": int(placed_counts.get(number, 0)),
+                "placed_members": _member_entries(
+                    placed_groups.get(number, placed_shown.iloc[0:0]), has_sky
+                ),
             }
         )
     _remove_stale(out / "galleries", written)
@@ -348,7 +377,7 @@ def create_report(
         "galleries and exports: %d clusters, %.1f s", len(numbers), time.perf_counter() - start
     )
 
-    map_data = create_map(galaxies, clusters, colours)
+    map_data = create_map(galaxies, clusters, colours, tables.placed)
     render_map(map_data, out / "figures" / "map.png", f"{len(galaxies):,} selected galaxies")
     node_colours, node_letters = {}, {}
     if "node" in clusters.columns:
@@ -376,6 +405,9 @@ def create_report(
             "n_noise": int((labels < 0).sum()),
             "n_thumbs": len(shown),
             "n_missing": n_missing,
+            "n_placed": 0 if tables.placed is None else len(tables.placed),
+            "n_placed_clustered": (0 if tables.placed is None
+                                   else int((tables.placed["cluster"] >= 0).sum())),
         },
         "clusters": cluster_rows,
         "has_sky": has_sky,

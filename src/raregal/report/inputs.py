@@ -36,6 +36,8 @@ class RunTables:
         ``recovery.csv`` when the run knows the planted classes.
     seed_clusters : DataFrame or None
         ``seed_clusters.parquet``: every seed's labels, when the run has several seeds.
+    placed : DataFrame or None
+        ``placed.parquet``: galaxies placed later by ``raregal predict --add``.
     """
 
     path: Path
@@ -45,6 +47,7 @@ class RunTables:
     record: dict[str, Any]
     recovery: pd.DataFrame | None
     seed_clusters: pd.DataFrame | None = None
+    placed: pd.DataFrame | None = None
 
     @property
     def n_seeds(self) -> int:
@@ -83,7 +86,8 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
         ]
     recovery = run.read_table("recovery") if run.has_table("recovery") else None
     seed_clusters = run.read_table("seed_clusters") if run.has_table("seed_clusters") else None
-    return RunTables(path, galaxies, clusters, tree, run.record, recovery, seed_clusters)
+    placed = run.read_table("placed") if run.has_table("placed") else None
+    return RunTables(path, galaxies, clusters, tree, run.record, recovery, seed_clusters, placed)
 
 
 def find_flag(record: Any, name: str) -> bool:

@@ -25,13 +25,22 @@ class MapData:
         ``map_x``, ``map_y``, ``colour``, ``is_noise``; noise first so that clusters draw on top.
     centres : DataFrame
         ``letter``, ``colour``, ``x``, ``y`` (median of the members), one row per cluster.
+    placed : DataFrame or None
+        ``map_x``, ``map_y``, ``colour`` of the galaxies placed later (``raregal predict
+        --add``), drawn as open diamonds over the fitted ones.
     """
 
     points: pd.DataFrame
     centres: pd.DataFrame
+    placed: pd.DataFrame | None = None
 
 
-def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int, str]) -> MapData:
+def create_map(
+    galaxies: pd.DataFrame,
+    clusters: pd.DataFrame,
+    colours: dict[int, str],
+    placed: pd.DataFrame | None = None,
+) -> MapData:
     """Colours and centres for the map.
 
     Parameters
@@ -42,6 +51,8 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
         Requires ``cluster``, ``letter``.
     colours : dict
         Cluster number -> hex colour.
+    placed : DataFrame, default=None
+        Galaxies placed later (placed.parquet): ``cluster``, ``map_x``, ``map_y``.
     """
     labels = galaxies["cluster"].to_numpy()
     points = pd.DataFrame(
@@ -60,7 +71,14 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
     )
     centres = centres.rename(columns={"map_x": "x", "map_y": "y"})
     centres["colour"] = [colours[int(c)] for c in centres["cluster"]]
-    return MapData(points.reset_index(drop=True), centres.reset_index(drop=True))
+    placed_points = None
+    if placed is not None and len(placed):
+        placed_points = pd.DataFrame({
+            "map_x": placed["map_x"].to_numpy(dtype=float),
+            "map_y": placed["map_y"].to_numpy(dtype=float),
+            "colour": [colours.get(int(c), NOISE_COLOUR) for c in placed["cluster"]],
+        })  # fmt: skip
+    return MapData(points.reset_index(drop=True), centres.reset_index(drop=True), placed_points)
 
 
 def render_map(data: MapData, path: Path, title: str = "") -> Path:
@@ -81,6 +99,11 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
                rasterized=True, label="noise")  # fmt: skip
     ax.scatter(members["map_x"], members["map_y"], s=size * 1.6, c=members["colour"], lw=0,
                alpha=0.85, rasterized=True)  # fmt: skip
+    if data.placed is not None:
+        ax.scatter(data.placed["map_x"], data.placed["map_y"], s=max(size * 6, 10), marker="D",
+                   facecolors="none", edgecolors=data.placed["colour"], linewidths=0.8,
+                   rasterized=True, label="placed later")  # fmt: skip
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
     halo = [effects.withStroke(linewidth=3, foreground="white")]
     for row in data.centres.itertuples():
         ax.text(row.x, row.y, row.letter, color=row.colour, fontsize=13, fontweight="bold",

@@ -82,6 +82,9 @@ class SearchResult:
         ``seed_clusters``: every seed's leaf labels (n_seeds > 1).
     consensus : DataFrame or None
         ``consensus``: the consensus clusters across seeds (n_seeds > 1).
+    placement : PlacementModel or None
+        What placing new galaxies needs of the fitted reducer (``raregal.predict.model``);
+        None for metrics without an HNSW index.
     """
 
     ids: np.ndarray
@@ -102,6 +105,7 @@ class SearchResult:
     seeds: list[int] = field(default_factory=list)
     seed_labels: pd.DataFrame | None = None
     consensus: pd.DataFrame | None = None
+    placement: Any = None
 
 
 @contextmanager
@@ -190,9 +194,11 @@ def search(
     upstream = fingerprint(ids, X)  # exactly the rows reduced, whatever selected them
     reduce_outputs = ("embedding", "seed_layouts") if many else ("embedding",)
     with stage("reduce", reduce_params, upstream, reduce_outputs) as reduce_record:
-        embedding, map_embedding, seed_embeddings, reduce_timings = _reduce(
+        embedding, map_embedding, seed_embeddings, reduce_timings, reduction = _reduce(
             run, reduce_record, ids, X, reduce_params, params["ignore_memory_check"]
         )
+        placement = _placement(run, reduce_record, reduction, X, inputs.feature_names,
+                               reduce_params, select_params["rules"])  # fmt: skip
     timings["reduce"] = reduce_timings
 
     cluster_params = {name: used[name] for name in CLUSTER_PARAMS}
@@ -233,7 +239,7 @@ def search(
         outlier_scores=galaxies["outlier_score"].to_numpy(), clusters=clusters,
         condensed_tree=tree, galaxies=galaxies, params=dict(params), params_used=used,
         counts=counts, timings=timings, warnings=warnings, seeds=seeds, seed_labels=seed_labels,
-        consensus=consensus,
+        consensus=consensus, placement=placement,
     )  # fmt: skip
 
 
@@ -244,9 +250,9 @@ def _reduce(
     X: np.ndarray,
     reduce_params: dict[str, Any],
     ignore_memory_check: bool,
-) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], dict[str, float]]:
-    """The embedding, the map and the other seeds' layouts: the stored ones when
-    ``record.reused`` and they match."""
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], dict[str, float], Any]:
+    """The embedding, the map, the other seeds' layouts, the timings and the reduction (None
+    when reused): the stored ones when ``record.reused`` and they match."""
     from raregal.memory import check_reduce_memory
     from raregal.reduce import reduce
 
@@ -254,7 +260,7 @@ def _reduce(
         stored = _stored_embedding(run, ids, reduce_params)
         if stored is not None:
             logger.info("reusing the stored embedding (only clustering parameters changed)")
-            return stored[0], stored[1], stored[2], {}
+            return stored[0], stored[1], stored[2], {}, None
         record.reused = False
         record.note(reuse_refused="stored embedding does not match the ids")
     memory = check_reduce_memory(len(X), X.shape[1], reduce_params, ignore=ignore_memory_check)
@@ -268,7 +274,39 @@ def _reduce(
             layouts = seed_layout_frame(ids, reduction.seeds[1:], reduction.seed_embeddings)
             run.write_table("seed_layouts", layouts, key=record.key)
     return (reduction.embedding, reduction.map_embedding, reduction.seed_embeddings,
-            reduction.timings)  # fmt: skip
+            reduction.timings, reduction)  # fmt: skip
+
+
+def _placement(
+    run: RunFolder | None,
+    record: StageRecord,
+    reduction: Any,
+    X: np.ndarray,
+    feature_names: list[str],
+    reduce_params: dict[str, Any],
+    rules: list[dict[str, Any]],
+) -> Any:
+    """The placement model of this reduction (``raregal.predict.model``), written into the run
+    folder; a reused reduction reuses the stored one when it carries the same key."""
+    from raregal.predict.model import PlacementModel, build_placement
+
+    start = time.perf_counter()
+    if reduction is None and run is not None:
+        try:
+            stored = PlacementModel.load(run.path)
+        except InputError:
+            stored = None
+        if stored is not None and stored.key == record.key:
+            return stored
+    model = build_placement(
+        X, feature_names, reduce_params, rules, record.key,
+        index=getattr(reduction, "index", None), projection=getattr(reduction, "projection", None),
+    )  # fmt: skip
+    if model is not None and run is not None:
+        model.save(run.path)
+    record.note(placement_model_seconds=round(time.perf_counter() - start, 3),
+                placement_model=model is not None)  # fmt: skip
+    return model
 
 
 def _cluster(

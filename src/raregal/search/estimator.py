@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from raregal.config import DEFAULTS, PARAMETER_TABLE, validate
@@ -60,6 +61,11 @@ class RareClassSearch(BaseEstimator):
     consensus_ : DataFrame or None
         The consensus clusters across seeds (``consensus``), when ``n_seeds`` > 1; each
         cluster's ``seed_stability`` is a column of ``clusters_``.
+    placement_ : PlacementModel or None
+        What ``predict`` needs of the fitted reducer (``raregal.predict.model``); read from
+        ``run_path_`` when needed after ``load``.
+    run_path_ : Path or None
+        The run folder the search was written to or read from.
 
     Examples
     --------
@@ -172,7 +178,51 @@ class RareClassSearch(BaseEstimator):
         self.seeds_ = result.seeds
         self.seed_labels_ = result.seed_labels
         self.consensus_ = result.consensus
+        self.placement_ = result.placement
+        self.run_path_ = None
         return self
+
+    def predict(
+        self, representations: TableLike, morphology: TableLike | None = None
+    ) -> pd.DataFrame:
+        """Place new galaxies into the fitted run, without refitting.
+
+        The run's selection rules remove galaxies as they did in the fit (``cluster`` is
+        ``NOT_SELECTED``, -2, and ``removed_by`` names the rule); the others are placed into
+        the clustered embedding and the map, each independently of the batch it comes with,
+        and assigned to a **leaf** cluster with a membership probability, or noise (-1)
+        (``raregal.predict``).
+
+        Parameters
+        ----------
+        representations : path or DataFrame
+            The run's feature columns (the same names, in the same order) and ids; the vote
+            fractions when the run selected by them.
+        morphology : path or DataFrame, default=None
+            Vote fractions joined on the id.
+
+        Returns
+        -------
+        DataFrame
+            id_str, cluster, probability, removed_by, umap_*, map_x, map_y and the catalog
+            columns of the new table (``raregal.io.runfolder.TABLES['placed']``).
+        """
+        from raregal.predict import FittedRun, PlacementModel, place_galaxies
+
+        if not hasattr(self, "labels_"):
+            raise RaregalError("fit the search before placing new galaxies")
+        model = self.placement_
+        if model is None and self.run_path_ is not None:
+            model = self.placement_ = PlacementModel.load(self.run_path_)
+        if model is None:
+            raise RaregalError(
+                f"this search keeps no placement model (metric {self.params_used_['metric']!r} "
+                "has no HNSW index): new galaxies cannot be placed"
+            )
+        params = validate(self.get_params())
+        fitted = FittedRun(model, self.galaxies_, self.clusters_, self.condensed_tree_, params,
+                           self.params_used_, self.run_path_)  # fmt: skip
+        return place_galaxies(fitted, representations, morphology).table
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted search to a run folder (Parquet tables and run.json; no pickle)."""
@@ -190,6 +240,12 @@ class RareClassSearch(BaseEstimator):
         if self.seed_labels_ is not None and self.consensus_ is not None:
             run.write_table("seed_clusters", self.seed_labels_)
             run.write_table("consensus", self.consensus_)
+        if self.placement_ is None and self.run_path_ is not None:
+            from raregal.predict import PlacementModel
+
+            self.placement_ = PlacementModel.load(self.run_path_)
+        if self.placement_ is not None:
+            self.placement_.save(run.path)
         record_search(run, self)
         run.save()
         return run.path
@@ -227,5 +283,7 @@ class RareClassSearch(BaseEstimator):
         many = run.has_table("seed_clusters") and run.has_table("consensus")
         search.seed_labels_ = run.read_table("seed_clusters") if many else None
         search.consensus_ = run.read_table("consensus") if many else None
+        search.placement_ = None  # read when predict needs it
+        search.run_path_ = run.path
         return search
 

@@ -178,6 +178,16 @@ function drawOverlay(path) {
     octx.closePath(); octx.fillStyle = "rgba(255,212,59,0.08)"; octx.fill();
     octx.setLineDash([5, 4]); octx.strokeStyle = "#ffd43b"; octx.lineWidth = 1.5; octx.stroke(); octx.setLineDash([]);
   }
+  if (state.placed) {  // galaxies placed later (raregal predict --add): open diamonds
+    const P = state.placed;
+    octx.lineWidth = 1;
+    for (let i = 0; i < P.n; i++) {
+      const [px, py] = toScreen(P.x[i], P.y[i]);
+      if (px < -4 || py < -4 || px > state.width + 4 || py > state.height + 4) continue;
+      octx.strokeStyle = P.label[i] >= 0 ? clusterColor(P.label[i]) : "#9aa0a6";
+      octx.beginPath(); octx.moveTo(px, py - 4); octx.lineTo(px + 4, py); octx.lineTo(px, py + 4); octx.lineTo(px - 4, py); octx.closePath(); octx.stroke();
+    }
+  }
   if (state.hover >= 0) {
     const [px, py] = toScreen(state.x[state.hover], state.y[state.hover]);
     octx.beginPath(); octx.arc(px, py, 6, 0, 2 * Math.PI); octx.strokeStyle = "#fff"; octx.lineWidth = 1.5; octx.stroke();
@@ -470,7 +480,12 @@ async function start() {
   const n = summary.n;
   state.summary = summary; state.n = n;
   state.x = new Float32Array(buf, 0, n); state.y = new Float32Array(buf, 4 * n, n); state.label = new Int32Array(buf, 8 * n, n);
-  $("run-info").textContent = `${summary.run} · ${n.toLocaleString()} galaxies · ${summary.clusters.length} clusters`;
+  $("run-info").textContent = `${summary.run} · ${n.toLocaleString()} galaxies · ${summary.clusters.length} clusters` +
+    (summary.n_placed ? ` · ${summary.n_placed.toLocaleString()} placed later` : "");
+  if (summary.n_placed) {
+    const pb = await fetch("/api/placed/points").then((r) => r.arrayBuffer()), m = summary.n_placed;
+    state.placed = { n: m, x: new Float32Array(pb, 0, m), y: new Float32Array(pb, 4 * m, m), label: new Int32Array(pb, 8 * m, m) };
+  }
   buildColors(summary.clusters.reduce((m, c) => Math.max(m, c.cluster + 1), 0));
   resize(); fitView(); state.fitScale = state.view.scale;
   draw();
