@@ -177,3 +177,12 @@ def test_the_estimator_predicts_as_the_command(survey):
     from_folder = predict(folder / "run", new.iloc[:100]).table
     pd.testing.assert_frame_equal(direct, from_folder)
     pd.testing.assert_frame_equal(loaded, from_folder)
+
+
+def test_a_run_without_a_placement_index_says_why(tmp_path):
+    reps = make_representations(700, n_features=16, seed=1, group_sizes=(60,))
+    run_search(reps, tmp_path / "run", n_neighbors=10, min_samples=10, n_epochs=20,
+               metric="manhattan")  # fmt: skip
+    assert not (tmp_path / "run" / "placement").exists()
+    with pytest.raises(InputError, match="metric 'manhattan', for which raregal keeps no search"):
+        predict(tmp_path / "run", reps.iloc[:10])

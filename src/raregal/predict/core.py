@@ -35,6 +35,7 @@ from raregal.constants import ID_COLUMN, NOISE, NOT_SELECTED
 from raregal.errors import InputError
 from raregal.io.runfolder import CARRIED_COLUMNS, TABLES, RunFolder, map_columns, umap_columns
 from raregal.predict.model import PlacementModel
+from raregal.reduce.neighbours import HNSW_METRICS
 from raregal.search.inputs import SearchInputs, TableLike, prepare_inputs
 
 logger = logging.getLogger(__name__)
@@ -76,8 +77,16 @@ class FittedRun:
         if not search:
             raise InputError("run.json holds no search; run `raregal search` first",
                              path=run.path / "run.json")  # fmt: skip
+        reduce_stage = run.record.get("stages", {}).get("reduce") or {}
+        metric = (reduce_stage.get("params") or {}).get("metric", "euclidean")
+        if metric not in HNSW_METRICS:
+            raise InputError(
+                f"the run was reduced with metric {metric!r}, for which raregal keeps no search "
+                f"index: only runs with metric {' or '.join(HNSW_METRICS)} can place new galaxies",
+                path=run.path / "run.json", column="metric",
+            )  # fmt: skip
         model = PlacementModel.load(run.path)
-        reduce_key = (run.record.get("stages", {}).get("reduce") or {}).get("key")
+        reduce_key = reduce_stage.get("key")
         if reduce_key is not None and model.key != reduce_key:  # (a saved estimator has none)
             raise InputError(
                 "the placement model belongs to another reduction than the run's embedding; "
