@@ -65,3 +65,22 @@ def test_a_point_far_from_everything_is_noise_and_batches_do_not_matter(fitted):
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_array_equal(a[:7], b)
     assert assign_points(index, new[:0])[0].shape == (0,)
+
+
+def test_points_placed_on_fitted_points_take_their_density_into_account(fitted):
+    """On its own fitted point, as dense as it, a point gets that point's cluster; far sparser
+    than it, it falls out of the leaves; in between, its probability falls with its density."""
+    from raregal.cluster.assign import assign_anchored
+
+    _, _, result, index = fitted
+    rows = np.arange(len(result.labels))
+    labels, probabilities = assign_anchored(index, rows)
+    assert (labels == result.labels).mean() >= 0.99
+    assert (probabilities >= result.probabilities - 1e-9).all()  # at its core density or above
+    sparse, _ = assign_anchored(index, rows, np.full(len(rows), 1e-3))
+    assert (sparse == NOISE).all()
+    members = np.flatnonzero(result.labels >= 0)[:50]
+    _, half = assign_anchored(index, members, np.full(len(members), 0.9))
+    _, full = assign_anchored(index, members)
+    assert (half <= full + 1e-12).all() and (half < full).any()
+    assert assign_anchored(index, rows[:0])[0].shape == (0,)

@@ -17,6 +17,14 @@ For a new point p among the fitted points (its position in the clustered embeddi
    ``min(lambda, lambda_max) / lambda_max`` with the cluster's highest lambda, as for the
    fitted points (``raregal.cluster.tree.read_out``).
 
+``assign_points`` does all four for points anywhere in the embedding. ``assign_anchored`` is the
+case ``raregal.predict`` uses, where each new galaxy is placed on a fitted galaxy q (its nearest
+in representation space): there q is the nearest in mutual reachability and p's core distance
+is q's, so steps 1 and 2 need no search, and p joins the tree where q is, at q's density: the
+leaf q is in, with a probability at least q's. ``density`` (in [0, 1]) scales that lambda down
+for a point known to be sparser than its anchor (``raregal.predict`` gives 0, noise, to a galaxy
+that no fitted galaxy would count among its neighbours).
+
 Every step uses only p's own neighbours, so a point's answer does not depend on the other new
 points. ``TreeIndex`` holds what this needs; it is built from a run folder's tables: the
 embedding (``umap_*``) and ``core_distance`` of galaxies.parquet, the condensed tree, and the
@@ -25,7 +33,7 @@ embedding (``umap_*``) and ``core_distance`` of galaxies.parquet, the condensed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,8 +52,8 @@ class TreeIndex:
 
     Attributes
     ----------
-    search : sklearn NearestNeighbors
-        KD-tree over the fitted embedding.
+    embedding : ndarray of float64, shape (n, d)
+        The fitted embedding (``search``, a KD-tree over it, is built when first needed).
     core_distances : ndarray of float64, shape (n,)
     min_samples : int
     point_parent, point_lambda : ndarray, shape (n,)
@@ -59,7 +67,7 @@ class TreeIndex:
     root : int
     """
 
-    search: Any
+    embedding: np.ndarray
     core_distances: np.ndarray
     min_samples: int
     point_parent: np.ndarray
@@ -69,10 +77,21 @@ class TreeIndex:
     owner: np.ndarray
     owner_lambda_max: np.ndarray
     root: int
+    _search: Any = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.core_distances)
+
+    @property
+    def search(self) -> Any:
+        """A KD-tree (sklearn ``NearestNeighbors``) over the fitted embedding, built once."""
+        if self._search is None:
+            from sklearn.neighbors import NearestNeighbors
+
+            model = NearestNeighbors(algorithm="kd_tree", n_jobs=num_threads())
+            self._search = model.fit(self.embedding)
+        return self._search
 
 
 def tree_index(
@@ -96,11 +115,8 @@ def tree_index(
     min_samples : int
         As used by the fit.
     """
-    from sklearn.neighbors import NearestNeighbors
-
     embedding = np.ascontiguousarray(embedding, dtype=np.float64)
     n = len(embedding)
-    search = NearestNeighbors(algorithm="kd_tree", n_jobs=num_threads()).fit(embedding)
     points = tree.child < n
     point_parent = np.full(n, n, dtype=np.int64)
     point_lambda = np.zeros(n)
@@ -124,7 +140,7 @@ def tree_index(
     owner_lambda_max = np.zeros(k)
     for node, number in cluster_of_node.items():
         owner_lambda_max[number] = deaths[node]
-    return TreeIndex(search, np.asarray(core_distances, dtype=np.float64), int(min_samples),
+    return TreeIndex(embedding, np.asarray(core_distances, dtype=np.float64), int(min_samples),
                      point_parent, point_lambda, node_parent, node_birth, owner,
                      owner_lambda_max, n)  # fmt: skip
 
@@ -166,6 +182,39 @@ def assign_points(index: TreeIndex, points: np.ndarray) -> tuple[np.ndarray, np.
             lam = np.where(distance > 0, 1.0 / distance, np.finfo(np.float64).max)
         labels[block], probabilities[block] = _climb(index, nearest, lam)
     return labels, probabilities
+
+
+def assign_anchored(
+    index: TreeIndex, anchors: np.ndarray, density: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster and probability of new points placed on fitted points (see the module).
+
+    Parameters
+    ----------
+    index : TreeIndex
+    anchors : ndarray of int, shape (m,)
+        The fitted point (row) each new point is placed on.
+    density : ndarray of float, shape (m,), default=None
+        In (0, 1]: how much sparser each new point is than its anchor (its lambda is the
+        anchor's core lambda times this); None means as dense as the anchor.
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (m,)
+    probabilities : ndarray of float64, shape (m,)
+    """
+    anchors = np.asarray(anchors, dtype=np.int64)
+    if len(anchors) == 0:
+        return np.full(0, NOISE, dtype=np.int64), np.zeros(0)
+    core = index.core_distances[anchors]
+    with np.errstate(divide="ignore"):
+        lam = np.where(core > 0, 1.0 / core, np.finfo(np.float64).max)
+    # the anchor was in its node up to its own lambda: never less (float32 core distances can
+    # round 1/core a hair below it)
+    lam = np.maximum(lam, index.point_lambda[anchors])
+    if density is not None:
+        lam = lam * np.clip(np.asarray(density, dtype=np.float64), 0.0, 1.0)
+    return _climb(index, anchors, lam)
 
 
 def _climb(

@@ -7,9 +7,13 @@ The new table goes through what the run did to its own galaxies, and nothing is 
 2. the run's selection rules remove featureless, edge-on and artifact galaxies as they did in
    the run (those get ``NOT_SELECTED``, -2, and the rule in ``removed_by``);
 3. the others are placed into the run's clustered embedding and its map from the run's HNSW
-   index (``raregal.predict.model``), each galaxy independently of the batch it comes with;
+   index (``raregal.predict.model``): on their nearest fitted galaxy, each independently of the
+   batch it comes with (``raregal.reduce.placement``);
 4. each is assigned to the run's **leaf** clusters from the condensed tree and the core
-   distances (``raregal.cluster.assign``), with a membership probability, or noise (-1).
+   distances, as hdbscan's ``approximate_predict`` (``raregal.cluster.assign.assign_anchored``):
+   it joins the tree where its nearest fitted galaxy is, at that galaxy's density, with a
+   membership probability; a galaxy that no fitted galaxy would count among its neighbours
+   (``within_reach``) fits no cluster and is noise (-1).
 
 The result is a table (``TABLES['placed']``): id_str, cluster (the run's numbering), probability,
 removed_by, the placed coordinates, and the catalog columns the new table has. With ``add`` the
@@ -29,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raregal.cluster.assign import TreeIndex, assign_points, tree_index
+from raregal.cluster.assign import TreeIndex, assign_anchored, tree_index
 from raregal.cluster.tree import CondensedTree
 from raregal.constants import ID_COLUMN, NOISE, NOT_SELECTED
 from raregal.errors import InputError
@@ -159,6 +163,18 @@ class PredictResult:
     added: Path | None = None
 
 
+def within_reach(model: PlacementModel, placement: Any) -> np.ndarray:
+    """Whether each new galaxy lies in the neighbourhood of one of its nearest fitted galaxies.
+
+    A fitted galaxy's neighbourhood is the ball out to its ``n_neighbors``-th nearest galaxy
+    (``PlacementModel.radius``). A new galaxy outside the neighbourhood of every one of its own
+    ``n_neighbors`` nearest fitted galaxies is one that no galaxy of the run would count among
+    its neighbours: an isolated point in the run's graph, which fits no cluster.
+    """
+    radius = np.asarray(model.radius, dtype=np.float32)[placement.neighbours]
+    return (placement.distances <= radius).any(axis=1)
+
+
 def check_features(inputs: SearchInputs, model: PlacementModel) -> None:
     """Refuse representations other than the run's: another width or other feature names."""
     names, expected = list(inputs.feature_names), list(model.feature_names)
@@ -241,7 +257,9 @@ def place_galaxies(
     umap, map_xy = placement.positions
     seconds["place"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    labels, probabilities = assign_points(fitted.tree_index(), umap)
+    reach = within_reach(fitted.model, placement)
+    labels, probabilities = assign_anchored(fitted.tree_index(), placement.nearest,
+                                            reach.astype(np.float64))  # fmt: skip
     seconds["assign"] = round(time.perf_counter() - start, 3)
 
     n = len(inputs.ids)
@@ -271,6 +289,7 @@ def place_galaxies(
     counts = {"input": inputs.counts.get("representations", n), "valid": n,
               "selected": int(kept.sum()), "not_selected": int(len(table) - kept.sum()),
               "clustered": clustered, "noise": int(kept.sum()) - clustered,
+              "out_of_reach": int((~reach).sum()),
               "selection": select_counts,
               "dropped": {str(k): int(v) for k, v in
                           inputs.dropped["removed_by"].value_counts().items()}}  # fmt: skip

@@ -8,6 +8,8 @@ PLACEMENT_FOLDER``) holds plain files that anyone can read, never a pickle:
   of fitted galaxies and the key of the reduce stage that made them;
 - ``index.hnsw``: the HNSW search index over the fitted galaxies' (projected) representations,
   one element per row of galaxies.parquet (hnswlib's own file format, ``save_index``);
+- ``knn_radius.npy``: each fitted galaxy's distance to its ``n_neighbors``-th nearest galaxy
+  (itself counted first), from the fit's neighbour search: how dense its neighbourhood is;
 - ``pca_mean.npy``, ``pca_components.npy``: the PCA applied before UMAP, when there was one
   (read with ``allow_pickle=False``).
 
@@ -29,7 +31,7 @@ import numpy as np
 from raregal.errors import InputError, MissingDependencyError
 from raregal.io.atomic import atomic_path
 from raregal.io.runfolder import PLACEMENT_FOLDER
-from raregal.reduce.neighbours import HNSW_METRICS, hnsw_index
+from raregal.reduce.neighbours import HNSW_METRICS, hnsw_index, hnsw_query
 from raregal.reduce.stage import PcaProjection
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ MODEL_JSON = "placement.json"
 INDEX_FILE = "index.hnsw"
 PCA_MEAN = "pca_mean.npy"
 PCA_COMPONENTS = "pca_components.npy"
+RADIUS = "knn_radius.npy"
 MODEL_VERSION = 1
 
 
@@ -60,6 +63,8 @@ class PlacementModel:
     rules : list of dict
         The selection rules the run applied (``raregal.select.Rule`` fields); empty when it had
         no vote fractions.
+    radius : ndarray of float32, shape (n_fitted,)
+        Each fitted galaxy's distance to its ``n_neighbors``-th nearest galaxy (itself first).
     projection : PcaProjection or None
         The PCA applied before UMAP.
     key : str
@@ -76,6 +81,7 @@ class PlacementModel:
     b: float
     random_state: int | None
     rules: list[dict[str, Any]] = field(default_factory=list)
+    radius: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
     projection: PcaProjection | None = None
     key: str = ""
 
@@ -93,12 +99,11 @@ class PlacementModel:
     ) -> Any:
         """Where new representations ``X`` (feature columns) go in each fitted layout, each
         galaxy independently of the others (``place_independently``: a ``Placement``).
-        ``epochs``: refinement epochs per layout (default ``PLACE_EPOCHS`` for the first, the
-        clustered embedding, and ``MAP_EPOCHS`` for the others, the map)."""
-        from raregal.reduce.placement import MAP_EPOCHS, PLACE_EPOCHS, place_independently
+        ``epochs``: refinement epochs per layout (default ``PLACE_EPOCHS``)."""
+        from raregal.reduce.placement import PLACE_EPOCHS, place_independently
 
         if epochs is None:
-            epochs = [PLACE_EPOCHS] + [MAP_EPOCHS] * (len(layouts) - 1)
+            epochs = [PLACE_EPOCHS] * len(layouts)
         return place_independently(self.index, self.project(X), layouts, self.n_neighbors,
                                    self.metric, self.a, self.b, n_epochs=epochs,
                                    random_state=self.random_state)  # fmt: skip
@@ -119,6 +124,8 @@ class PlacementModel:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / INDEX_FILE) as tmp:
             self.index.save_index(str(tmp))
+        with atomic_path(folder / RADIUS) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, np.asarray(self.radius, dtype=np.float32), allow_pickle=False)
         for name in (PCA_MEAN, PCA_COMPONENTS):
             (folder / name).unlink(missing_ok=True)
         if self.projection is not None:
@@ -148,7 +155,18 @@ class PlacementModel:
         if facts.get("version") != MODEL_VERSION:
             raise InputError(f"placement model version {facts.get('version')!r}; this raregal "
                              f"reads {MODEL_VERSION}", path=facts_path)  # fmt: skip
+        needed = [RADIUS, *((PCA_MEAN, PCA_COMPONENTS) if facts.get("pca") else ())]
+        missing = [name for name in needed if not (folder / name).exists()]
+        if missing:
+            raise InputError(f"the placement model lacks {', '.join(missing)}; run the search "
+                             "again", path=folder, count=len(missing))  # fmt: skip
         index = _load_index(folder / facts["index"], facts)
+        radius = np.load(folder / RADIUS, allow_pickle=False)
+        if len(radius) != int(facts["n_fitted"]):
+            raise InputError(
+                f"{RADIUS} holds {len(radius)} values, placement.json {facts['n_fitted']}",
+                path=folder / RADIUS, count=len(radius),
+            )  # fmt: skip
         projection = None
         if facts["pca"]:
             mean = np.load(folder / PCA_MEAN, allow_pickle=False)
@@ -156,8 +174,8 @@ class PlacementModel:
             projection = PcaProjection(mean, components)
         return cls(index, int(facts["n_fitted"]), list(facts["feature_names"]), facts["metric"],
                    int(facts["n_neighbors"]), float(facts["min_dist"]), float(facts["a"]),
-                   float(facts["b"]), facts["random_state"], list(facts["rules"]), projection,
-                   facts["key"])  # fmt: skip
+                   float(facts["b"]), facts["random_state"], list(facts["rules"]), radius,
+                   projection, facts["key"])  # fmt: skip
 
 
 def _load_index(path: Path, facts: dict[str, Any]) -> Any:
@@ -185,6 +203,7 @@ def build_placement(
     key: str,
     index: Any = None,
     projection: PcaProjection | None = None,
+    radius: np.ndarray | None = None,
 ) -> PlacementModel | None:
     """The placement model of a reduction, or None when its metric has no HNSW index.
 
@@ -203,17 +222,27 @@ def build_placement(
         The engine's own index over the projected input; built here when None (neighbours were
         exact, or another engine found them).
     projection : PcaProjection, default=None
+    radius : ndarray of shape (n,), default=None
+        The fit's distance of each galaxy to its ``n_neighbors``-th neighbour (itself first);
+        found here from the index when None.
     """
     from umap.umap_ import find_ab_params
 
     if params["metric"] not in HNSW_METRICS:
         logger.info("no placement model: metric %r has no HNSW index", params["metric"])
         return None
+    projected = None
+    if index is None or radius is None or len(radius) != len(X):
+        projected = np.ascontiguousarray(
+            projection.transform(X) if projection is not None else X, dtype=np.float32
+        )
     if index is None:
-        projected = projection.transform(X) if projection is not None else X
-        index = hnsw_index(np.ascontiguousarray(projected, dtype=np.float32), params["metric"],
-                           params["random_state"])  # fmt: skip
+        index = hnsw_index(projected, params["metric"], params["random_state"])
+    if radius is None or len(radius) != len(X):
+        _, dists = hnsw_query(index, projected, int(params["n_neighbors"]), params["metric"])
+        radius = dists[:, -1]
     a, b = find_ab_params(1.0, params["min_dist"])
     return PlacementModel(index, len(X), list(feature_names), params["metric"],
                           int(params["n_neighbors"]), float(params["min_dist"]), float(a),
-                          float(b), params["random_state"], rules, projection, key)  # fmt: skip
+                          float(b), params["random_state"], rules,
+                          np.asarray(radius, dtype=np.float32), projection, key)  # fmt: skip

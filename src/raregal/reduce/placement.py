@@ -103,20 +103,19 @@ def memberships(
 
 
 PLACE_EPOCHS = 0
-"""Refinement epochs of the clustered embedding in ``place_independently``: none.
+"""Refinement epochs of ``place_independently``: none by default, in the clustered embedding and
+the map alike.
 
-A new galaxy starts on its nearest fitted galaxy (``Placement``). Measured on the benchmark's
-representations (20,000 rows, 128-D, four planted groups; fit on 80%, ``raregal.bench``):
-placed there, the fitted galaxies got back their own cluster (99.6%) and the held-out 20% were
+A new galaxy is placed on its nearest fitted galaxy (``Placement``). Measured on the benchmark's
+representations (20,000 rows, 128-D, four planted groups; fit on 80%, ``raregal.bench``): placed
+there, the fitted galaxies got back their own cluster (99.6%) and the held-out 20% were
 clustered as often as the fitted ones (22% against 21%), into leaves as pure as the fit's. At the
-membership-weighted mean of the ``n_neighbors`` (umap-learn's start) only 4.7% were clustered
-(a point lands between its neighbours, off the small leaves); epochs of umap-learn's transform
-pull it further into its neighbours' densest group (3,000 rows, 16-D: planted leaves 58% pure
-against the fit's 84%) and off its own copy (self agreement 88% after 100 epochs)."""
-
-MAP_EPOCHS = 50
-"""Refinement epochs of the map: it is only for pictures, and a few epochs move a new galaxy off
-the fitted galaxy it starts on, into the space among its neighbours."""
+membership-weighted mean of the ``n_neighbors`` (umap-learn's start) only 4.7% were clustered (a
+point lands between its neighbours, off the small leaves). Epochs of umap-learn's transform pull
+a galaxy into its neighbours' densest group (3,000 rows, 16-D: planted leaves 58% pure with the
+held-out galaxies in them, against the fit's 84%) and off its own copy (88% of the fitted
+galaxies back in their cluster after 100 epochs); in the map they also move a galaxy away from
+the island of the cluster it is assigned to."""
 
 PLACE_GAMMA = 0.5
 """Repulsion of the refinement epochs: half the fit's, as a placed point is pulled only by its
@@ -131,15 +130,21 @@ class Placement:
     ----------
     positions : list of ndarray of float32, shape (n, k)
         One array per layout.
-    nearest : ndarray of int64, shape (n,)
-        Each row's nearest fitted row (in the input space), where it starts.
-    distance : ndarray of float32, shape (n,)
-        The distance to it.
+    neighbours : ndarray of int64, shape (n, n_neighbors)
+        Each row's nearest fitted rows (in the input space), nearest first: it starts on the
+        first.
+    distances : ndarray of float32, shape (n, n_neighbors)
+        The distances to them.
     """
 
     positions: list[np.ndarray]
-    nearest: np.ndarray
-    distance: np.ndarray
+    neighbours: np.ndarray
+    distances: np.ndarray
+
+    @property
+    def nearest(self) -> np.ndarray:
+        """Each row's nearest fitted row, where it is placed."""
+        return self.neighbours[:, 0]
 
 
 def place_independently(
@@ -191,7 +196,8 @@ def place_independently(
     X = np.ascontiguousarray(X, dtype=np.float32)
     if len(X) == 0:
         return Placement([np.empty((0, layout.shape[1]), dtype=np.float32) for layout in layouts],
-                         np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))  # fmt: skip
+                         np.empty((0, n_neighbors), dtype=np.int64),
+                         np.empty((0, n_neighbors), dtype=np.float32))  # fmt: skip
     epochs = [int(n_epochs)] * len(layouts) if np.isscalar(n_epochs) else list(n_epochs)
     indices, dists = hnsw_query(index, X, n_neighbors, metric, n_threads)
     nearest = indices[:, 0].astype(np.int64)
@@ -207,7 +213,7 @@ def place_independently(
                                  random_state=seed + offset, max_weight=1.0,
                                  keys=keys)  # fmt: skip
         positions.append(start)
-    return Placement(positions, nearest, dists[:, 0].astype(np.float32))
+    return Placement(positions, indices.astype(np.int64), dists.astype(np.float32))
 
 
 def weighted_start(graph: scipy.sparse.csr_matrix, embedding: np.ndarray) -> np.ndarray:

@@ -54,6 +54,9 @@ class Reduction:
     galaxies later; None otherwise."""
     projection: PcaProjection | None = None
     """The PCA applied before UMAP (``pca_components``), else None."""
+    neighbour_radius: np.ndarray | None = None
+    """Each galaxy's distance to its ``n_neighbors``-th neighbour (itself first) from the
+    neighbour search, when the engine found them for every galaxy; for placing new galaxies."""
 
 
 @dataclass
@@ -164,6 +167,8 @@ def reduce(
         timings.update(extra.timings)
         info.update(seeds=seeds, seed_layouts_share=extra.shared)
     index = getattr(getattr(first, "graph_", None), "index", None)
+    knn = getattr(first, "knn_", None)
+    radius = np.asarray(knn[1])[:, -1].copy() if knn is not None and len(knn[1]) == n else None
     if getattr(first, "graph_", None) is not None:
         first.graph_ = None  # free the graph before the map's own
     logger.info("UMAP to %d dimensions for the map", map_components)
@@ -176,7 +181,7 @@ def reduce(
     if fit_sample_size is not None:
         info["fit_sample_size"] = min(fit_sample_size, n)
     return Reduction(embedding, map_embedding, timings, info, seeds, seed_embeddings, index,
-                     projection)  # fmt: skip
+                     projection, radius)  # fmt: skip
 
 
 def _engine(

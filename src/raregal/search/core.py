@@ -301,6 +301,7 @@ def _placement(
     model = build_placement(
         X, feature_names, reduce_params, rules, record.key,
         index=getattr(reduction, "index", None), projection=getattr(reduction, "projection", None),
+        radius=getattr(reduction, "neighbour_radius", None),
     )  # fmt: skip
     if model is not None and run is not None:
         model.save(run.path)
