@@ -4,6 +4,7 @@ consensus, and the run (the first seed) unchanged as the contract."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -30,9 +31,20 @@ def reps():
 
 @pytest.fixture(scope="module")
 def three(reps, tmp_path_factory):
+    """A search with three seeds, on one thread where the layouts are reproducible (two
+    lock-free threads change them a little from run to run, and with them which small leaves
+    come back)."""
     folder = tmp_path_factory.mktemp("seeds")
     reps.to_parquet(folder / "reps.parquet")
-    search = run_search(folder / "reps.parquet", folder / "run", n_seeds=3, **PARAMS)
+    previous = os.environ.get("RAREGAL_NUM_THREADS")
+    os.environ["RAREGAL_NUM_THREADS"] = "1"
+    try:
+        search = run_search(folder / "reps.parquet", folder / "run", n_seeds=3, **PARAMS)
+    finally:
+        if previous is None:
+            os.environ.pop("RAREGAL_NUM_THREADS")
+        else:
+            os.environ["RAREGAL_NUM_THREADS"] = previous
     return search, folder / "run"
 
 
@@ -146,3 +158,21 @@ def test_one_seed_leaves_seed_stability_empty_and_writes_no_seed_tables(reps, tm
     assert search.consensus_ is None and search.seed_labels_ is None
     for name in ("seed_layouts", "seed_clusters", "consensus"):
         assert not (tmp_path / TABLES[name].filename).exists()
+
+
+@pytest.mark.slow
+def test_report_and_explorer_show_the_stability(three):
+    from raregal.explore.data import ExploreRun
+    from raregal.report import build_report
+
+    search, out = three
+    html = build_report(out).read_text()
+    assert 'id="stability"' in html and "Stability across seeds" in html
+    found = np.rint(search.clusters_["seed_stability"].to_numpy() * 3).astype(int)
+    for k in (3, 2, 1):  # the distribution over all clusters, row by row
+        assert f'<td>{k} of 3 seeds</td><td class="num">{int((found == k).sum())}</td>' in html
+    assert "found in 3/3 seeds" in html and "recovered in seeds" in html
+    summary = ExploreRun(out).summary()
+    assert summary["n_seeds"] == 3
+    values = sorted({round(c["seed_stability"], 4) for c in summary["clusters"]})
+    assert set(values) <= {0.3333, 0.6667, 1.0}

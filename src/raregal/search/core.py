@@ -298,9 +298,14 @@ def _placement(
             stored = None
         if stored is not None and stored.key == record.key:
             return stored
+    projection = getattr(reduction, "projection", None)
+    if reduction is None and reduce_params["pca_components"] is not None:
+        from raregal.reduce.stage import fit_pca  # the stored reduction's PCA, made again
+
+        projection = fit_pca(X, reduce_params["pca_components"], reduce_params["random_state"])[2]
     model = build_placement(
         X, feature_names, reduce_params, rules, record.key,
-        index=getattr(reduction, "index", None), projection=getattr(reduction, "projection", None),
+        index=getattr(reduction, "index", None), projection=projection,
         radius=getattr(reduction, "neighbour_radius", None),
     )  # fmt: skip
     if model is not None and run is not None:
