@@ -91,7 +91,7 @@ def test_seeds_and_predict_suites_at_a_tiny_size(tmp_path):
     params = BenchParams(
         out=tmp_path / "results", work=tmp_path / "work", only=["seeds", "predict", "speed"],
         sizes=[1500], quality_size=1500, configs=["raregal", "raregal-3-seeds"],
-        predict_n=500, predict_fit_n=1500,
+        predict_n=500, predict_fit_n=1500, image_n=0,
     )  # fmt: skip
     record = run_benchmarks(params, [])
     seeds = record["suites"]["seeds"]["rows"][0]

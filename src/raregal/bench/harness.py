@@ -54,9 +54,9 @@ class BenchParams:
     collect : bool, default=False
         Speed suite: gather finished records from ``work`` without running anything.
     image_n : int, default=None
-        Galaxies of the image-level recovery run (the demo's simulated survey through the
-        bundled encoder, with and without the artifact rule); None means the demo's size
-        (none with ``quick``); 0 skips it.
+        Galaxies of the image-level recovery and predict runs (the demo's simulated survey
+        through the bundled encoder; recovery with and without the artifact rule); None means
+        the demo's size (none with ``quick``); 0 skips them.
     predict_n, predict_fit_n : int, default=None
         Predict suite: new galaxies placed, and galaxies of the run they go into, for the speed
         figure; None means 100,000 and 100,000 (2,000 and 3,000 with ``quick``).
@@ -128,7 +128,8 @@ def _predict(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> 
     from raregal.bench.predict import run_predict
 
     fit_n, predict_n = params.resolved_predict_sizes()
-    return run_predict(params.resolved_quality_size(), params.work / "predict", fit_n, predict_n)
+    return run_predict(params.resolved_quality_size(), params.work / "predict", fit_n, predict_n,
+                       params.resolved_image_n())  # fmt: skip
 
 
 def _throughput(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

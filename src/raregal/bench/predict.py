@@ -1,7 +1,8 @@
 """Predict suite: new galaxies placed into an existing run (``raregal.predict``).
 
-Quality, on the benchmark's representations with planted groups: a search on 80% of each class
-(the run), then ``predict`` of
+Quality, on the benchmark's representations with planted groups and (``image_n``) on the demo's
+simulated survey through the bundled encoder: a search on 80% of each class (the run), then
+``predict`` of
 
 - the run's own galaxies: the share that get back their fitted cluster (or noise);
 - the 20% withheld: for each planted group the run recovers, the share of its held-out members
@@ -54,23 +55,27 @@ def held_out_split(groups: np.ndarray, fraction: float = HELD_OUT, seed: int = 1
     return held
 
 
-def _fit(df: pd.DataFrame, run: Path) -> Any:
+def _fit(df: pd.DataFrame, run: Path, **params: Any) -> Any:
     from raregal.search import run_search
 
-    min_samples, min_cluster_size = scale_for_sample(len(df))
-    return run_search(df, run, min_samples=min_samples, min_cluster_size=min_cluster_size)
+    if not params:
+        min_samples, min_cluster_size = scale_for_sample(len(df))
+        params = {"min_samples": min_samples, "min_cluster_size": min_cluster_size}
+    return run_search(df, run, **params)
 
 
-def predict_quality(n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
-    """Self-consistency, held-out recovery and the batch check at ``n`` rows (see the module)."""
+def held_out_quality(
+    df: pd.DataFrame, run: Path, classes: list[str], level: str, **params: Any
+) -> dict[str, Any]:
+    """A search on 80% of each class of ``df`` into ``run``, then ``predict`` of the fitted and
+    the held-out galaxies (see the module); ``params`` are the search's (default: the density
+    parameters scaled to the fitted count)."""
     from raregal.predict import FittedRun, place_galaxies
     from raregal.recovery import recovery_summary
 
-    X, groups = quality_data(n, data_seed)
-    df = _table(X, groups, "g")
-    held = held_out_split(groups)
+    held = held_out_split(df["true_class"].astype(str).to_numpy())
     start = time.perf_counter()
-    search = _fit(df[~held].reset_index(drop=True), work / f"predict_quality_n{n}")
+    search = _fit(df[~held].reset_index(drop=True), run, **params)
     fit_s = time.perf_counter() - start
     fitted = FittedRun.from_run(search.run_path_)
     start = time.perf_counter()
@@ -79,23 +84,23 @@ def predict_quality(n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
     agreement = float((own["cluster"].to_numpy() == search.labels_).mean())
     new = place_galaxies(fitted, df[held].reset_index(drop=True)).table
     galaxies = search.galaxies_
-    classes = sorted(c for c in set(df["true_class"]) if c != "bulk")
     _, summary = recovery_summary(galaxies, classes=classes)
     rows = []
     for row in summary.itertuples():
         if not row.recovered:
-            rows.append({"class": row.true_class, "recovered_by_the_run": False,
+            rows.append({"level": level, "class": row.true_class, "recovered_by_the_run": False,
                          **dict.fromkeys(CLASS_FIGURES)})  # fmt: skip
             continue
         leaves = [int(c) for c in row.clusters.split(",")]
         fitted_rate = galaxies.loc[galaxies["true_class"] == row.true_class, "cluster"].isin(
             leaves).mean()  # fmt: skip
-        mine = new[new["true_class"] == row.true_class]
+        mine = new[(new["true_class"] == row.true_class) & (new["cluster"] != NOT_SELECTED)]
         held_rate = mine["cluster"].isin(leaves).mean()
         in_leaves = new[new["cluster"].isin(leaves)]
         rows.append({
-            "class": row.true_class, "recovered_by_the_run": True, "pure_leaves": len(leaves),
-            "held_out": len(mine), "fitted_rate": round(float(fitted_rate), 3),
+            "level": level, "class": row.true_class, "recovered_by_the_run": True,
+            "pure_leaves": len(leaves), "held_out": len(mine),
+            "fitted_rate": round(float(fitted_rate), 3),
             "held_out_rate": round(float(held_rate), 3),
             "ratio": round(float(held_rate / fitted_rate), 3) if fitted_rate else None,
             "fitted_purity": round(float((galaxies.loc[galaxies["cluster"].isin(leaves),
@@ -105,8 +110,7 @@ def predict_quality(n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
         })  # fmt: skip
     selected = new[new["cluster"] != NOT_SELECTED]
     sample = selected[ID_COLUMN].iloc[:20].tolist()
-    alone = pd.concat([place_galaxies(fitted, df[held][df[held][ID_COLUMN] == i]).table
-                       for i in sample])  # fmt: skip
+    alone = pd.concat([place_galaxies(fitted, df[df[ID_COLUMN] == i]).table for i in sample])
     together = selected.set_index(ID_COLUMN).loc[sample]
     coordinates = [c for c in together.columns if str(c).startswith(("umap_", "map_"))]
     drift = float(np.abs(alone.set_index(ID_COLUMN)[coordinates].to_numpy()
@@ -114,16 +118,37 @@ def predict_quality(n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
     same_labels = bool((alone["cluster"].to_numpy() == together["cluster"].to_numpy()).all())
     ratios = [r["ratio"] for r in rows if r.get("ratio") is not None]
     figures = {
-        "n": n, "fitted": int((~held).sum()), "held_out": int(held.sum()),
-        "min_samples": scale_for_sample(int((~held).sum()))[0], "fit_s": round(fit_s, 1),
+        "level": level, "n": len(df), "fitted": int((~held).sum()), "held_out": int(held.sum()),
+        "min_samples": search.params_used_["min_samples"], "fit_s": round(fit_s, 1),
         "self_agreement": round(agreement, 4), "self_predict_s": round(self_s, 2),
-        "min_held_out_ratio": min(ratios) if ratios else None,
+        "planted_recovered_by_the_run": len(ratios),
+        "min_held_out_ratio": min(ratios, default=None),
         "fitted_clustered": round(float((search.labels_ >= 0).mean()), 4),
         "held_out_clustered": round(float((selected["cluster"] >= 0).mean()), 4),
         "batch_max_coordinate_change": drift, "batch_same_labels": same_labels,
     }  # fmt: skip
     logger.info("predict quality %s", figures)
     return {"figures": figures, "classes": rows}
+
+
+def predict_quality(n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
+    """``held_out_quality`` on ``n`` generated representations with planted groups."""
+    X, groups = quality_data(n, data_seed)
+    df = _table(X, groups, "g")
+    classes = sorted(c for c in set(df["true_class"]) if c != "bulk")
+    return held_out_quality(df, work / f"predict_quality_n{n}", classes, "representations")
+
+
+def predict_image_quality(n: int, work: Path, seed: int = 0) -> dict[str, Any]:
+    """``held_out_quality`` on the demo's simulated survey of ``n`` galaxies, embedded by the
+    bundled encoder, with the demo's search parameters and the paper's selection."""
+    from raregal.demo import DEMO_SEARCH, demo, planted_classes
+
+    result = demo(work / f"predict_demo_n{n}", n=n, seed=seed, report=False, n_seeds=1)
+    reps = pd.read_parquet(result.run_dir / "representations.parquet")
+    params = {k: v for k, v in DEMO_SEARCH.items() if k != "n_seeds"}
+    return held_out_quality(reps, work / f"predict_demo_fit_n{n}", planted_classes(False),
+                            "images", **params)  # fmt: skip
 
 
 def predict_speed(fit_n: int, predict_n: int, work: Path, data_seed: int = 0) -> dict[str, Any]:
@@ -159,13 +184,16 @@ def predict_speed(fit_n: int, predict_n: int, work: Path, data_seed: int = 0) ->
 
 
 def run_predict(
-    n: int, work: Path, fit_n: int, predict_n: int, data_seed: int = 0
+    n: int, work: Path, fit_n: int, predict_n: int, image_n: int = 0, data_seed: int = 0
 ) -> dict[str, Any]:
-    """The predict suite: quality at ``n`` rows, speed of ``predict_n`` into ``fit_n``."""
+    """The predict suite: quality at ``n`` generated rows (and on the demo's survey of
+    ``image_n`` galaxies when not 0), speed of ``predict_n`` into ``fit_n``."""
     work.mkdir(parents=True, exist_ok=True)
-    quality = predict_quality(n, work, data_seed)
+    levels = [predict_quality(n, work, data_seed)]
+    if image_n:
+        levels.append(predict_image_quality(image_n, work, data_seed))
     speed = predict_speed(fit_n, predict_n, work, data_seed)
-    return {"rows": [{**quality["figures"]}],
+    return {"rows": [level["figures"] for level in levels],
             "tables": [{"title": "held-out members of each planted group",
-                        "rows": quality["classes"]},
+                        "rows": [row for level in levels for row in level["classes"]]},
                        {"title": "speed", "rows": [speed]}]}  # fmt: skip
