@@ -63,6 +63,7 @@ def test_the_demo_recovers_what_the_readme_promises(default_demo):
         assert mine["completeness"].sum() >= 0.2
     record = json.loads((default_demo.run_dir / "run.json").read_text())
     assert record["demo"]["recovered"] == len(recovered)
+    assert record["inputs"]["catalog"]["simulated"] is True, "made-up ra, dec: no sky links"
     text = format_summary(default_demo)
     assert f"planted classes recovered: {len(recovered)} of 7" in text
 

@@ -103,9 +103,12 @@ def embed_stage(
     (``raregal.io.runfolder.CARRIED_COLUMNS``) that the source has, with absolute ``file_loc``.
     """
     from raregal.encode.embed import embed
+    from raregal.report.sky import table_is_simulated
 
     if kind == "catalog":
         upstream = run.add_input("catalog", source)
+        if table_is_simulated(source):  # made-up ra, dec: pictures switch sky links off
+            run.record["inputs"]["catalog"]["simulated"] = True
     else:
         upstream = f"folder:{source.resolve()}:{_folder_digest(source)}"
         run.record["inputs"]["images"] = {"path": str(source.resolve()), "checksum": upstream}
@@ -122,8 +125,10 @@ def embed_stage(
         run.set_count("images", result.n_images)
         run.set_count("embedded", result.n_rows)
         run.set_count("unreadable_images", result.n_failed)
-        run.write_table(REPRESENTATIONS, representations, key=stage.key,
-                        metadata={"model": str(model)})  # fmt: skip
+        metadata = {"model": str(model)}
+        if kind == "catalog" and table_is_simulated(source):
+            metadata["simulated"] = True
+        run.write_table(REPRESENTATIONS, representations, key=stage.key, metadata=metadata)
         stage.note(
             images_per_second=round(result.images_per_second, 2),
             failures_table=str(result.failures_path),

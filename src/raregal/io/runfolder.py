@@ -223,6 +223,14 @@ TABLES: Mapping[str, TableSpec] = {
             *_CARRIED,
         ), "new galaxies placed into the run by `raregal predict` (with --add: the selected "
            "ones, shown beside the fitted galaxies, flagged as placed)"),
+        TableSpec("marks", "marks.parquet", (
+            Column("mark_id", "int"),
+            Column("target_kind", "str", description="galaxy, cluster or node"),
+            Column("target", "str", description="its id_str, letter or node"),
+            Column("tag", "str"),
+            Column("note", "str"),
+            Column("created", "str", description="UTC time, ISO 8601"),
+        ), "the explorer's marks (written by raregal.explore.marks)"),
         TableSpec("recovery", "recovery.csv", (
             Column("true_class", "str"),
             Column("cluster", "int"),

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from raregal import __version__
 from raregal.constants import FILE_COLUMN, ID_COLUMN
@@ -28,10 +29,13 @@ from raregal.io.tables import read_table
 from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
+from raregal.report.glossary import GLOSSARY
 from raregal.report.html import render_html
-from raregal.report.inputs import RunTables, find_flag, read_run
+from raregal.report.icicle import create_icicle, node_marks_of, render_icicle_svg
+from raregal.report.inputs import RunTables, find_flag, read_marks, read_run
 from raregal.report.map import create_map, render_map
-from raregal.report.palette import cluster_colours
+from raregal.report.palette import cluster_colours, tag_colour
+from raregal.report.sky import SIMULATED_NOTE, coordinates_simulated, sky_links
 from raregal.report.stability import create_stability, seed_text
 from raregal.report.thumbs import create_thumbs
 from raregal.report.tree import create_tree, render_tree
@@ -42,8 +46,9 @@ DEFAULT_MAX_PER_GALLERY = 48
 DEFAULT_THUMB_SIZE = 128
 ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 ARTIFACT_THRESHOLD = 0.3
-VIEWER_URL = "https://www.legacysurvey.org/viewer?ra={ra:.6f}&dec={dec:.6f}&layer=ls-dr10&zoom=14"
 SUMMARY_JSON = "report.json"
+CLUSTER_EXTRAS = {"interest": ".3g", "interest_rank": "d", "seed_stability": ".2f"}
+"""Columns of clusters.parquet shown in the table when present, with their format."""
 
 
 @dataclass
@@ -70,17 +75,6 @@ class ReportSummary:
     n_missing: int
     missing_by_cluster: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def viewer_url(ra: Any, dec: Any) -> str | None:
-    """Legacy Survey sky viewer link for (ra, dec) in degrees, or None when not finite."""
-    try:
-        ra, dec = float(ra), float(dec)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(ra) and math.isfinite(dec)):
-        return None
-    return VIEWER_URL.format(ra=ra, dec=dec)
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
@@ -246,17 +240,37 @@ def _placed_gallery(
 
 
 def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
-    """What a gallery shows of each member: name, probability, thumbnail, sky-viewer link."""
-    return [
-        {
-            "id_str": str(m[ID_COLUMN]),
-            "probability_text": _fmt(m["probability"], ".2f"),
-            "src": m["src"],
-            "found": bool(m["found"]),
-            "url": viewer_url(m["ra"], m["dec"]) if has_sky else None,
-        }
-        for _, m in members.iterrows()
-    ]
+    """What a gallery shows of each member: name, probability, thumbnail, sky-viewer links."""
+    out = []
+    for _, m in members.iterrows():
+        links = sky_links(m["ra"], m["dec"]) if has_sky else {}
+        out.append(
+            {
+                "id_str": str(m[ID_COLUMN]),
+                "probability_text": _fmt(m["probability"], ".2f"),
+                "src": m["src"],
+                "found": bool(m["found"]),
+                "url": links.get("Legacy Survey"),
+                "links": links,
+            }
+        )
+    return out
+
+
+def _extras(row: pd.Series) -> dict[str, str]:
+    """The optional columns of a cluster's row (interest, ...), formatted; absent ones left out."""
+    out = {}
+    for name, spec in CLUSTER_EXTRAS.items():
+        value = _value(row, name)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            continue
+        out[name] = format(int(value), spec) if spec == "d" else _fmt(value, spec)
+    return out
+
+
+def _description(row: pd.Series) -> str:
+    value = _value(row, "description")
+    return " ".join(value.split()) if isinstance(value, str) else ""
 
 
 def _remove_stale(folder: Path, keep: set[str]) -> None:
@@ -300,8 +314,10 @@ def create_report(
         (out / sub).mkdir(parents=True, exist_ok=True)
     galaxies, clusters = tables.galaxies, tables.clusters
     numbers = [int(c) for c in clusters["cluster"]]
-    colours = dict(zip(numbers, cluster_colours(len(numbers)), strict=True))
+    palette = cluster_colours(max(numbers, default=-1) + 1)
+    colours = {k: palette[k] for k in numbers}  # by number: the explorer colours alike
     letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
+    marks = read_marks(tables.path)
 
     shown = create_gallery(galaxies, max_per_gallery)
     has_images = FILE_COLUMN in galaxies.columns and bool(galaxies[FILE_COLUMN].notna().any())
@@ -316,7 +332,9 @@ def create_report(
     placed_shown = _placed_gallery(tables.placed, max_per_gallery, out, thumb_size)
     log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
 
-    has_sky = {"ra", "dec"} <= set(galaxies.columns)
+    simulated = coordinates_simulated(tables.record, tables.path)
+    has_coordinates = {"ra", "dec"} <= set(galaxies.columns)
+    has_sky = has_coordinates and not simulated
     by_id = galaxies.set_index(ID_COLUMN) if has_sky else None
     artifacts_kept = find_flag(tables.record, "keep_artifacts")
     artifact_means = _artifact_means(tables) if artifacts_kept else None
@@ -344,7 +362,9 @@ def create_report(
         medoid = _value(row, "medoid_id")
         medoid_url = None
         if has_sky and medoid is not None and medoid in by_id.index:
-            medoid_url = viewer_url(by_id.at[medoid, "ra"], by_id.at[medoid, "dec"])
+            medoid_url = sky_links(by_id.at[medoid, "ra"], by_id.at[medoid, "dec"]).get(
+                "Legacy Survey"
+            )
         artifact = artifact_means.get(number, np.nan) if artifact_means is not None else np.nan
         cluster_rows.append(
             {
@@ -369,6 +389,14 @@ def create_report(
                 "placed_members": _member_entries(
                     placed_groups.get(number, placed_shown.iloc[0:0]), has_sky
                 ),
+                "description": _description(row),
+                "extras": _extras(row),
+                "node": int(row["node"]) if "node" in row.index and pd.notna(row["node"]) else None,
+                "marks": [
+                    {"tag": str(m.tag), "note": str(m.note), "colour": tag_colour(str(m.tag))}
+                    for m in marks.itertuples()
+                    if m.target_kind == "cluster" and str(m.target) == letter
+                ],
             }
         )
     _remove_stale(out / "galleries", written)
@@ -389,6 +417,8 @@ def create_report(
         }
     shapes = create_tree(tables.tree, node_colours, node_letters)
     render_tree(shapes, out / "figures" / "tree.png")
+    icicle = create_icicle(tables.tree, clusters, colours)
+    tree_svg = render_icicle_svg(icicle, node_marks_of(marks))
     log.info("map and tree: %.1f s", time.perf_counter() - start)
 
     labels = galaxies["cluster"].to_numpy()
@@ -411,11 +441,18 @@ def create_report(
         },
         "clusters": cluster_rows,
         "has_sky": has_sky,
+        "simulated": simulated and has_coordinates,
+        "sky_note": SIMULATED_NOTE,
         "has_images": has_images,
+        "tree_svg": Markup(tree_svg),
+        "glossary": GLOSSARY,
+        "extra_columns": [c for c in CLUSTER_EXTRAS if any(c in r["extras"] for r in cluster_rows)],
+        "has_descriptions": any(r["description"] for r in cluster_rows),
         "has_truth": bool(majorities),
         "thumb_size": thumb_size,
         "display_size": max(32, round(thumb_size * 0.78)),  # sharp on high-density screens
         "map_png": "figures/map.png",
+        "map_compact": len(map_data.islands) > 0,
         "tree_png": "figures/tree.png",
         "tree_leaves": shapes.n_leaves,
         "artifacts_kept": artifacts_kept,

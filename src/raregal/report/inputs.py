@@ -99,3 +99,12 @@ def find_flag(record: Any, name: str) -> bool:
     if isinstance(record, list):
         return any(find_flag(item, name) for item in record)
     return False
+
+
+def read_marks(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The explorer's marks of the run (``marks.parquet``); an empty table when there are none."""
+    run = RunFolder.open(run_dir)
+    columns = ["target_kind", "target", "tag", "note"]
+    if not run.has_table("marks"):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return run.read_table("marks")[columns].astype(str)
