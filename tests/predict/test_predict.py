@@ -178,7 +178,16 @@ def test_add_keeps_the_placed_galaxies_beside_the_fitted_ones(survey, tmp_path):
         predict(run, fit.iloc[:50], add=True)
     explore = ExploreRun(run)
     assert explore.summary()["n_placed"] == len(placed)
-    assert len(explore.placed_bytes()) == 12 * len(placed)
+    from fastapi.testclient import TestClient
+
+    from raregal.explore.server import create_app
+
+    with TestClient(create_app(run, build_index=False)) as client:
+        response = client.get("/api/placed/points")
+    assert response.status_code == 200 and len(response.content) == 12 * len(placed)
+    x = np.frombuffer(response.content[: 4 * len(placed)], dtype=np.float32)
+    anchors = [explore.row_of_id[i] for i in placed["nearest_id"]]
+    np.testing.assert_array_equal(x, explore.view_x[anchors].astype(np.float32))
     index = build_report(run)
     html = index.read_text()
     assert 'id="placed"' in html and "placed later" in html and "name placed" in html
