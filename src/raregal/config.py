@@ -226,6 +226,11 @@ PARAMETERS: tuple[Parameter, ...] = (
               "reduce", int, width="features"),
     Parameter("random_state", 0, Interval(int, 0, 2**32 - 1),
               "Seed of UMAP, PCA and the sample draw.", "reduce", int, flag="--seed"),
+    Parameter("n_seeds", 1, Interval(int, 1, None),
+              "UMAP layouts with seeds random_state, random_state+1, ... that share neighbours, "
+              "fuzzy graph and start; each is clustered, and each cluster of the first (the "
+              "run) gets seed_stability: the share of seeds in which a cluster with Jaccard >= "
+              "0.5 reappears. 1: the paper's single run.", "reduce", int),
     Parameter("fit_sample_size", None, Interval(int, 2, None, none_ok=True),
               "Fit UMAP on this many galaxies drawn at random and place the others with the "
               "engine's transform (very large catalogs); None: a full fit (paper).",

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raregal.cluster.stability import stable_count
 from raregal.io.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -31,10 +32,12 @@ DEMO_RARE_FRACTION = 0.01
 """Each planted rare class is 1% of the demo survey (the top of the simulator's 0.2-1% range)."""
 DEMO_ARTIFACT_FRACTION = 0.005
 
-DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50}
+DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50,
+                               "n_seeds": 3}  # fmt: skip
 """Search parameters scaled to the demo's size. The paper's ``min_samples=300`` suits 632k
 featured galaxies, where a class needs a few hundred members to stand out; the demo's classes
-have about a hundred featured members, so the density scale is set to 25."""
+have about a hundred featured members, so the density scale is set to 25. Three UMAP seeds show
+which clusters survive a change of seed (``seed_stability``)."""
 
 
 @dataclass
@@ -109,7 +112,8 @@ def demo(
     params = {**DEMO_SEARCH, **search_params, "keep_artifacts": keep_artifacts}
     result = run_pipeline(catalog, out, model=model, report=False, **params)
     seconds.update(result.seconds)
-    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
+    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts,
+                                       result.search.seed_labels_)  # fmt: skip
     run = RunFolder(out)
     with run.transaction():
         run.write_table("recovery", recovery)
@@ -122,6 +126,10 @@ def demo(
             "recovered": int(summary["recovered"].sum()),
             "classes": len(summary),
         }
+        if "seeds_recovered" in summary:
+            stable = summary["recovered"] & (summary["seeds_recovered"] >= stable_count(
+                int(summary["n_seeds"].iloc[0]) if len(summary) else 1))  # fmt: skip
+            run.record["demo"]["recovered_and_stable"] = int(stable.sum())
         run.record["recovery"] = summary.to_dict(orient="records")
     index = None
     if report:
@@ -150,13 +158,22 @@ def planted_classes(keep_artifacts: bool) -> list[str]:
 
 
 def judge_recovery(
-    galaxies: pd.DataFrame, keep_artifacts: bool = False
+    galaxies: pd.DataFrame, keep_artifacts: bool = False, seed_labels: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Recovery table (planted classes only) and per-class summary of the demo's clusters."""
-    from raregal.recovery import recovery_summary
+    """Recovery table (planted classes only) and per-class summary of the demo's clusters.
+
+    With ``seed_labels`` (the run's seed_clusters table, rows as ``galaxies``) the summary also
+    says in how many seeds each class is recovered (``seeds_recovered``, of ``n_seeds``).
+    """
+    from raregal.io.runfolder import seed_cluster_columns
+    from raregal.recovery import recovery_summary, seeds_recovered
 
     classes = planted_classes(keep_artifacts)
     table, summary = recovery_summary(galaxies, classes=classes)
+    if seed_labels is not None:
+        found = seeds_recovered(galaxies["true_class"], seed_labels, classes)
+        summary["seeds_recovered"] = summary["true_class"].map(found).fillna(0).astype(int)
+        summary["n_seeds"] = len(seed_cluster_columns(seed_labels))
     table = table[table["true_class"].isin(classes)]
     return table[["true_class", "cluster", "purity", "completeness"]].reset_index(
         drop=True
@@ -201,10 +218,16 @@ def format_summary(result: DemoResult) -> str:
     lines.append(f"planted classes recovered: {result.n_recovered} of {len(result.summary)}")
     for row in result.summary.itertuples():
         mark = "yes" if row.recovered else "no "
-        lines.append(
-            f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
-            f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}"
-        )
+        line = (f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
+                f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}")  # fmt: skip
+        if hasattr(row, "seeds_recovered"):
+            line += f"  recovered in {row.seeds_recovered}/{row.n_seeds} seeds"
+        lines.append(line)
+    if "seed_stability" in clusters and clusters["seed_stability"].notna().any():
+        n_seeds = int(result.summary["n_seeds"].iloc[0]) if "n_seeds" in result.summary else 1
+        found = (clusters["seed_stability"] * n_seeds).round().astype(int)
+        counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
+        lines.append(f"clusters found again with other seeds: {counts} of {n_seeds} seeds")
     lines.append("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     if result.report:
         lines.append(f"report: {result.report}")

@@ -24,7 +24,7 @@ from raregal.errors import RaregalError
 __all__ = ["app", "main", "setup_logging"]
 
 _COMMAND_MODULES: tuple[str, ...] = (
-    "explore", "encode", "simulate", "search", "report", "run", "discover",
+    "explore", "encode", "simulate", "search", "predict", "report", "run", "discover",
 )
 
 

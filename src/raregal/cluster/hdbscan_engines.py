@@ -31,7 +31,7 @@ class FastHdbscanEngine(HdbscanParams):
         except ImportError as exc:  # pragma: no cover - core dependency
             raise MissingDependencyError("fast_hdbscan", "all") from exc
         start = time.perf_counter()
-        labels, _, _, tree, *_ = fast_hdbscan(
+        labels, _, _, tree, *_, core_distances = fast_hdbscan(
             X, min_samples=int(self.min_samples), min_cluster_size=int(self.min_cluster_size),
             cluster_selection_method=self.cluster_selection_method, return_trees=True,
             reproducible=True,
@@ -41,7 +41,9 @@ class FastHdbscanEngine(HdbscanParams):
             arrays = [tree[c] for c in TREE_FIELDS]
         else:
             arrays = [tree.parent, tree.child, tree.lambda_val, tree.child_size]
-        return EngineResult(CondensedTree.from_arrays(*arrays), np.asarray(labels))
+        # fast_hdbscan's core distance: to the (min_samples + 1)-th nearest row, itself included
+        return EngineResult(CondensedTree.from_arrays(*arrays), np.asarray(labels),
+                            np.asarray(core_distances, dtype=np.float64))  # fmt: skip
 
 
 class HdbscanEngine(HdbscanParams):

@@ -110,6 +110,8 @@ class ExploreRun:
         self.tree = CondensedTree(self.tree_table, self.n,
                                   source=str(run.table_path("condensed_tree")))  # fmt: skip
         self.record = run.record
+        self.placed = run.read_table("placed") if run.has_table("placed") else None
+        """Galaxies placed later (``raregal predict --add``), shown apart from the fitted ones."""
         self._lock = threading.Lock()
         self.layout: MapLayout = compact_layout(self.x, self.y)
         self.view_x, self.view_y = self.layout.x, self.layout.y
@@ -219,6 +221,20 @@ class ExploreRun:
             for k, values in zip(medians.index, box, strict=True)
         }
 
+    def placed_bytes(self) -> bytes:
+        """Display x, y (float32) and cluster (int32) of the placed galaxies, end to end: each
+        at the display position of the fitted galaxy it is placed on (``nearest_id``)."""
+        if self.placed is None or "nearest_id" not in self.placed:
+            return b""
+        rows = [self.row_of_id.get(str(i), -1) for i in self.placed["nearest_id"]]
+        rows = np.asarray(rows, dtype=np.int64)
+        known = rows >= 0
+        x = np.full(len(rows), np.nan, dtype=np.float32)  # NaN (not drawn) without an anchor
+        y = x.copy()
+        x[known], y[known] = self.view_x[rows[known]], self.view_y[rows[known]]
+        labels = self.placed["cluster"].to_numpy(np.int32)
+        return x.tobytes() + y.tobytes() + labels.tobytes()
+
     def cluster_table(self) -> list[dict[str, Any]]:
         """The clusters as JSON rows: cluster, letter, size, colour, centre, the extras it has."""
         keep = ["cluster", "letter", "size", *[c for c in CLUSTER_EXTRAS if c in self.clusters]]
@@ -276,6 +292,8 @@ class ExploreRun:
             "has_descriptions": "description" in self.clusters.columns,
             "simulated": self.simulated,
             "sky_note": SIMULATED_NOTE if self.simulated else "",
+            "n_seeds": max(1, len((self.record.get("search") or {}).get("seeds") or [])),
+            "n_placed": 0 if self.placed is None else len(self.placed),
         }
 
     def galaxy(self, row: int) -> dict[str, Any]:

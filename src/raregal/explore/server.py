@@ -5,6 +5,8 @@ Routes (all read-only except ``/api/marks`` and the search sessions of ``/api/fi
     GET  /                              the page          GET /static/{name} (the page's files)
     GET  /api/summary                   counts, bounds, grid, clusters, palette, glossary, ...
     GET  /api/points                    the map's points (see ``raregal.explore.points``)
+    GET  /api/placed/points             float32 x[m], float32 y[m], int32 cluster[m] of the
+                                        galaxies placed later (predict --add), display coords
     GET  /api/galaxies/{row}            id, cluster, probability, ra, dec, main vote fractions
     GET  /api/galaxies?id_str=...       the same, looked up by id
     GET  /api/objects/{row}             the object view: all fractions, sky links, marks
@@ -237,6 +239,12 @@ def create_app(
         return Response(
             points, media_type="application/octet-stream", headers={"X-Count": str(run.n)}
         )
+
+    @app.get("/api/placed/points")
+    def placed_points_route() -> Response:
+        count = 0 if run.placed is None else len(run.placed)
+        return Response(run.placed_bytes(), media_type="application/octet-stream",
+                        headers={"X-Count": str(count)})  # fmt: skip
 
     @app.get("/api/galaxies/{row}")
     def galaxy(row: int) -> dict[str, Any]:

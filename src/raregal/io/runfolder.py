@@ -50,6 +50,11 @@ from raregal.settings import lock_wait
 logger = logging.getLogger(__name__)
 
 RUN_JSON = "run.json"
+PLACEMENT_FOLDER = "placement"
+"""What placing new galaxies needs of the fitted reducer (``raregal.predict.model``; arrays and
+JSON, never a pickle): ``placement.json`` (the UMAP parameters, the feature names, the selection
+rules and the reduce stage's key), ``index.hnsw`` (the HNSW index over the fitted galaxies, rows
+as galaxies.parquet) and, when PCA ran first, ``pca_mean.npy`` and ``pca_components.npy``."""
 FORMAT_VERSION = 2
 """Version of the run-folder layout; 1 is raregal 0.1 (which recorded none)."""
 
@@ -174,6 +179,9 @@ TABLES: Mapping[str, TableSpec] = {
             Column("probability", "float", description="HDBSCAN membership strength"),
             Column("outlier_score", "float", description="GLOSH"),
             *_COORDINATES, *_CARRIED,
+            Column("core_distance", "float", required=False,
+                   description="distance to the min_samples-th nearest other galaxy in the "
+                   "clustered embedding (placing new galaxies needs it)"),
         ), "the selected galaxies with their cluster"),
         TableSpec("clusters", "clusters.parquet", (
             Column("cluster", "int", description="0..K-1 by decreasing size"),
@@ -199,6 +207,9 @@ TABLES: Mapping[str, TableSpec] = {
             Column("description", "str", required=False,
                    description="the answers that set it apart (raregal.discover.describe)"),
             Column("distinct_answers", "str", required=False),
+            Column("seed_stability", "float", required=False,
+                   description="share of the n_seeds seeds in which a cluster with Jaccard >= "
+                   "0.5 reappears (empty when n_seeds = 1)"),
         ), "one row per leaf cluster"),
         TableSpec("candidates", "candidates.parquet", (
             Column(ID_COLUMN, "str"),
@@ -223,6 +234,44 @@ TABLES: Mapping[str, TableSpec] = {
         TableSpec("condensed_tree", "condensed_tree.parquet", tuple(
             Column(name, "float" if name == "lambda_val" else "int") for name in TREE_COLUMNS
         ), "HDBSCAN's condensed tree"),
+        TableSpec("seed_layouts", "seed_layouts.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column(r"seed_\d+_umap_\d+", "float", pattern=True,
+                   description="the clustered layout with another seed (seed_<seed>_umap_<i>)"),
+        ), "the clustered layouts of the seeds after the run's own (n_seeds > 1)"),
+        TableSpec("seed_clusters", "seed_clusters.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column(r"cluster_seed_\d+", "int", pattern=True,
+                   description="cluster in that seed's own numbering, or -1 (noise)"),
+        ), "every seed's leaf clusters, the run's own first (n_seeds > 1)"),
+        TableSpec("consensus", "consensus.parquet", (
+            Column("consensus", "int", description="consensus cluster, by decreasing stability"),
+            Column("seed", "int"),
+            Column("cluster", "int", description="the member cluster in that seed's numbering"),
+            Column("letter", "str", description="the run's letter (first seed only), else ''"),
+            Column("size", "int"),
+            Column("jaccard", "float",
+                   description="best Jaccard with another member of the consensus cluster"),
+            Column("n_seeds_found", "int"),
+            Column("stability", "float", description="n_seeds_found / n_seeds"),
+            Column("core_size", "int", description="galaxies in every member cluster"),
+        ), "consensus clusters across seeds: one row per member cluster (n_seeds > 1)"),
+        TableSpec("placed", "placed.parquet", (
+            Column(ID_COLUMN, "str"),
+            Column("cluster", "int",
+                   description="the run's cluster number, -1 (noise) or -2 (not selected)"),
+            Column("probability", "float", description="membership probability (0 for noise)"),
+            Column("removed_by", "str", description="the run's rule that removed it, or ''"),
+            Column(r"umap_\d+", "float", pattern=True,
+                   description="placed clustered coordinates (NaN when not selected)"),
+            Column("map_x", "float", description="placed map coordinates"),
+            Column("map_y", "float"),
+            Column("map_z", "float", required=False),
+            Column("nearest_id", "str", description="the nearest fitted galaxy in representation "
+                   "space, where it is placed in the clustered embedding ('' if not selected)"),
+            *_CARRIED,
+        ), "new galaxies placed into the run by `raregal predict` (with --add: the selected "
+           "ones, shown beside the fitted galaxies, flagged as placed)"),
         TableSpec("marks", "marks.parquet", (
             Column("mark_id", "int"),
             Column("target_kind", "str", description="galaxy, cluster or node"),
@@ -265,6 +314,21 @@ def map_columns(k: int) -> list[str]:
 def umap_columns(k: int) -> list[str]:
     """Names of the ``k`` clustered coordinates (umap_0..)."""
     return [f"umap_{i}" for i in range(k)]
+
+
+def seed_umap_columns(seed: int, k: int) -> list[str]:
+    """Names of the ``k`` clustered coordinates of the layout with ``seed`` (seed_layouts)."""
+    return [f"seed_{seed}_umap_{i}" for i in range(k)]
+
+
+def seed_cluster_column(seed: int) -> str:
+    """Name of the column of the leaf labels with ``seed`` (seed_clusters)."""
+    return f"cluster_seed_{seed}"
+
+
+def seed_cluster_columns(df: pd.DataFrame) -> list[str]:
+    """The ``cluster_seed_<seed>`` columns of a seed_clusters table, in its order."""
+    return [str(c) for c in df.columns if re.fullmatch(r"cluster_seed_\d+", str(c))]
 
 
 # ----------------------------------------------------------------------------- the record

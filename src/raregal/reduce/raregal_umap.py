@@ -18,15 +18,25 @@ With ``keep_model`` the engine keeps its HNSW index and layout as ``model_``
 (``raregal.reduce.placement.FittedLayout``), whose ``transform`` places new galaxies (sample
 fits).
 ``raregal.bench`` measures the speed-up and the agreement with umap-learn.
+
+The work is split in two so that several layouts of one input share what they can
+(``raregal.reduce.seeds``, and the map): ``build_graph`` finds the neighbours and builds the
+fuzzy graph once (``UmapGraph``); ``start_layout`` computes the start once; ``layout_graph`` lays
+the graph out from that start for one seed. ``RaregalUmapReducer.fit_transform`` is exactly these
+three calls, and keeps ``graph_`` and ``start_`` for the caller.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from raregal.config import DEFAULTS
 from raregal.errors import InputError, MissingDependencyError
@@ -63,6 +73,169 @@ def pca_init(X: np.ndarray, n_components: int, random_state: int | None = 0) -> 
     return layout
 
 
+# ----------------------------------------------------------------------------- shared graph API
+
+
+@dataclass
+class UmapGraph:
+    """What every layout of one input shares: its neighbours and umap-learn's fuzzy graph.
+
+    Attributes
+    ----------
+    indices : ndarray of int64, shape (n, n_neighbors)
+        Each row's nearest rows, itself first.
+    distances : ndarray of float32, shape (n, n_neighbors)
+    graph : csr_matrix of float32, shape (n, n)
+        The fuzzy simplicial set (symmetric), before pruning.
+    n_neighbors : int
+    metric : str
+    index : hnswlib.Index or None
+        The HNSW index the neighbours came from (None when they were exact or given).
+    timings : dict
+        Seconds of ``neighbors`` (absent when given) and ``graph``.
+    """
+
+    indices: np.ndarray
+    distances: np.ndarray
+    graph: scipy.sparse.csr_matrix
+    n_neighbors: int
+    metric: str
+    index: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.graph.shape[0])
+
+
+@contextmanager
+def numba_thread_count(n_threads: int | None) -> Iterator[None]:
+    """Run the block on ``n_threads`` numba threads (``raregal.settings.num_threads()`` when
+    None, at most numba's pool), then restore the previous count."""
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(n_threads or num_threads(), numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def find_neighbors(
+    X: np.ndarray,
+    n_neighbors: int,
+    metric: str = DEFAULTS["metric"],
+    random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """UMAP's neighbours of every row (itself first) and the HNSW index when one was built.
+
+    Exact below ``SMALL_DATA`` rows (as umap-learn; the same on any thread count), HNSW for the
+    metrics hnswlib has, pynndescent on every core for the others.
+    """
+    if len(X) < SMALL_DATA:
+        indices, dists = exact_neighbors(X, n_neighbors, metric)
+        return (*self_first(indices.astype(np.int64), dists), None)
+    if metric in HNSW_METRICS:
+        index = hnsw_index(X, metric, random_state, n_threads)
+        indices, dists = hnsw_query(index, X, n_neighbors, metric, n_threads)
+        return (*self_first(indices, dists), index)
+    from umap.umap_ import nearest_neighbors
+
+    rng = np.random.RandomState(random_state)
+    indices, dists, _ = nearest_neighbors(
+        X, n_neighbors, metric, {}, False, rng, low_memory=True, n_jobs=-1
+    )
+    return indices, dists, None
+
+
+def build_graph(
+    X: np.ndarray,
+    n_neighbors: int = DEFAULTS["n_neighbors"],
+    metric: str = DEFAULTS["metric"],
+    random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
+    knn: tuple[Any, ...] | None = None,
+) -> UmapGraph:
+    """Neighbours (or the given ``knn``: indices, distances, ...) and umap-learn's fuzzy graph.
+
+    Built once per input; every layout of it (each seed, each dimension) starts from here.
+    """
+    try:
+        from umap.umap_ import fuzzy_simplicial_set
+    except ImportError as exc:  # pragma: no cover - umap-learn is a core dependency
+        raise MissingDependencyError("umap-learn", "all") from exc
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    timings: dict[str, float] = {}
+    index = None
+    with numba_thread_count(n_threads):
+        start = time.perf_counter()
+        if knn is None:
+            indices, dists, index = find_neighbors(X, n_neighbors, metric, random_state, n_threads)
+            timings["neighbors"] = round(time.perf_counter() - start, 3)
+        else:
+            indices, dists = knn[0], knn[1]
+        start = time.perf_counter()
+        rng = np.random.RandomState(random_state)
+        graph, _, _ = fuzzy_simplicial_set(X, n_neighbors, rng, metric, {}, indices, dists)
+        timings["graph"] = round(time.perf_counter() - start, 3)
+    return UmapGraph(indices, dists, graph.tocsr(), n_neighbors, metric, index, timings)
+
+
+def start_layout(
+    X: np.ndarray,
+    n_components: int,
+    random_state: int | None = DEFAULTS["random_state"],
+    init: str = "pca",
+    graph: UmapGraph | None = None,
+) -> np.ndarray:
+    """The start of a layout: ``pca_init`` ('pca'), or umap-learn's spectral layout of
+    ``graph`` ('spectral', slow at survey scale)."""
+    if init == "pca":
+        return pca_init(np.asarray(X, dtype=np.float32), n_components, random_state)
+    if init == "spectral":
+        from umap.spectral import spectral_layout
+
+        if graph is None:
+            raise ValueError("init='spectral' needs the graph")
+        rng = np.random.RandomState(random_state)
+        return spectral_layout(X, graph.graph, n_components, rng)
+    raise ValueError(f"init must be 'pca' or 'spectral', got {init!r}")
+
+
+def resolved_epochs(n_epochs: int | None, n: int) -> int:
+    """umap-learn's rule when ``n_epochs`` is None: 200 above 10,000 rows, else 500."""
+    if n_epochs is not None:
+        return int(n_epochs)
+    return 200 if n > 10_000 else 500
+
+
+def layout_graph(
+    graph: UmapGraph,
+    start: np.ndarray,
+    n_epochs: int | None = DEFAULTS["n_epochs"],
+    min_dist: float = DEFAULTS["min_dist"],
+    random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
+) -> np.ndarray:
+    """Lay ``graph`` out from ``start`` (not changed) with the seed ``random_state``.
+
+    The dimension is ``start``'s; layouts of one graph from one start differ only by their
+    seed (the negative samples), which is how ``raregal.reduce.seeds`` varies a run.
+
+    Returns
+    -------
+    ndarray of float32, shape (n, start.shape[1])
+    """
+    from umap.umap_ import find_ab_params
+
+    a, b = find_ab_params(1.0, min_dist)
+    with numba_thread_count(n_threads):
+        return optimize_layout(start, graph.graph, resolved_epochs(n_epochs, graph.n), a, b,
+                               random_state=random_state)  # fmt: skip
+
+
 class RaregalUmapReducer(UmapParams):
     """UMAP with parallel HNSW neighbours, PCA initialisation and a parallel layout.
 
@@ -82,6 +255,14 @@ class RaregalUmapReducer(UmapParams):
         Initial layout; 'spectral' is umap-learn's (slow at survey scale).
     n_threads : int, default=None
         Threads; None uses ``raregal.settings.num_threads()``.
+
+    Attributes
+    ----------
+    graph_ : UmapGraph
+        The neighbours and fuzzy graph of the fit (with the HNSW index when one was built), for
+        further layouts of the same input (``layout_graph``).
+    start_ : ndarray of float32, shape (n, n_components)
+        The start the layout began from.
     """
 
     name = "raregal"
@@ -104,32 +285,12 @@ class RaregalUmapReducer(UmapParams):
         self.init = init
         self.n_threads = n_threads
         self.model_: FittedLayout | None = None
-        self._index: Any = None
-
-    def _neighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(X) < SMALL_DATA:  # exact, as umap-learn does, and the same on any thread count
-            indices, dists = exact_neighbors(X, self.n_neighbors, self.metric)
-            return self_first(indices.astype(np.int64), dists)
-        if self.metric in HNSW_METRICS:
-            self._index = hnsw_index(X, self.metric, self.random_state, self.n_threads)
-            indices, dists = hnsw_query(self._index, X, self.n_neighbors, self.metric,
-                                        self.n_threads)  # fmt: skip
-            return self_first(indices, dists)
-        from umap.umap_ import nearest_neighbors
-
-        rng = np.random.RandomState(self.random_state)
-        indices, dists, _ = nearest_neighbors(
-            X, self.n_neighbors, self.metric, {}, False, rng, low_memory=True, n_jobs=-1
-        )
-        return indices, dists
+        self.graph_: UmapGraph | None = None
+        self.start_: np.ndarray | None = None
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
-        try:
-            import numba
-            from umap.spectral import spectral_layout
-            from umap.umap_ import find_ab_params, fuzzy_simplicial_set
-        except ImportError as exc:  # pragma: no cover - umap-learn is a core dependency
-            raise MissingDependencyError("umap-learn", "all") from exc
+        if self.init not in ("pca", "spectral"):
+            raise ValueError(f"init must be 'pca' or 'spectral', got {self.init!r}")
         X = np.ascontiguousarray(X, dtype=np.float32)
         if self.keep_model and self.metric not in HNSW_METRICS:
             raise InputError(
@@ -137,52 +298,27 @@ class RaregalUmapReducer(UmapParams):
                 f"{' or '.join(HNSW_METRICS)}; got {self.metric!r}: use reducer 'umap-learn'",
                 column="metric",
             )
-        self._index = None
-        threads = self.n_threads or num_threads()
-        previous_threads = numba.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        try:
-            return self._fit_transform(X, fuzzy_simplicial_set, spectral_layout, find_ab_params)
-        finally:
-            numba.set_num_threads(previous_threads)
-
-    def _fit_transform(self, X, fuzzy_simplicial_set, spectral_layout, find_ab_params):
-        if self.init not in ("pca", "spectral"):
-            raise ValueError(f"init must be 'pca' or 'spectral', got {self.init!r}")
-        rng = np.random.RandomState(self.random_state)
+        graph = build_graph(X, self.n_neighbors, self.metric, self.random_state, self.n_threads,
+                            self.knn)  # fmt: skip
+        self.timings.update(graph.timings)
+        self.knn_ = (graph.indices, graph.distances, None)
         start = time.perf_counter()
-        if self.knn is None:
-            indices, dists = self._neighbors(X)
-            self.timings["neighbors"] = round(time.perf_counter() - start, 3)
-        else:
-            indices, dists = self.knn[0], self.knn[1]
-        self.knn_ = (indices, dists, None)
-        start = time.perf_counter()
-        graph, _, _ = fuzzy_simplicial_set(
-            X, self.n_neighbors, rng, self.metric, {}, indices, dists
-        )
-        self.timings["graph"] = round(time.perf_counter() - start, 3)
-        start = time.perf_counter()
-        init: Any = self.init
-        if self.init == "pca":
-            init = pca_init(X, self.n_components, self.random_state)
-        elif self.init == "spectral":
-            init = spectral_layout(X, graph, self.n_components, rng)
+        self.start_ = start_layout(X, self.n_components, self.random_state, self.init, graph)
         self.timings["init"] = round(time.perf_counter() - start, 3)
-        n_epochs = self.n_epochs
-        if n_epochs is None:
-            n_epochs = 200 if len(X) > 10_000 else 500
-        a, b = find_ab_params(1.0, self.min_dist)
         start = time.perf_counter()
-        embedding = optimize_layout(init, graph, n_epochs, a, b, random_state=self.random_state)
+        embedding = layout_graph(graph, self.start_, self.n_epochs, self.min_dist,
+                                 self.random_state, self.n_threads)  # fmt: skip
         self.timings["layout"] = round(time.perf_counter() - start, 3)
         if self.keep_model:
-            index = self._index if self._index is not None else hnsw_index(
+            from umap.umap_ import find_ab_params
+
+            a, b = find_ab_params(1.0, self.min_dist)
+            index = graph.index if graph.index is not None else hnsw_index(
                 X, self.metric, self.random_state, self.n_threads
             )  # fmt: skip
             self.model_ = FittedLayout(
                 index, embedding, self.n_neighbors, self.metric, a, b, self.n_epochs,
                 self.random_state, self.n_threads,
             )  # fmt: skip
-        self._index = None
+        self.graph_ = graph
         return embedding

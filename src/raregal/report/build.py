@@ -37,6 +37,7 @@ from raregal.report.inputs import RunTables, find_flag, read_marks, read_run
 from raregal.report.map import create_map, render_map
 from raregal.report.palette import cluster_colours, tag_colour
 from raregal.report.sky import SIMULATED_NOTE, coordinates_simulated, sky_links
+from raregal.report.stability import create_stability, seed_text
 from raregal.report.thumbs import create_thumbs
 from raregal.report.tree import create_tree, render_tree
 
@@ -116,7 +117,25 @@ def _majority_classes(galaxies: pd.DataFrame) -> dict[int, str]:
     return {int(c): f"{name} {share:.0%}" for (c, name), share in top.items()}
 
 
-def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict[str, Any]]:
+def _seeds_recovered(tables: RunTables) -> dict[str, int]:
+    """Class -> seeds in which it is recovered (empty with one seed or without the truth)."""
+    seed_labels = tables.seed_clusters
+    if seed_labels is None or tables.recovery is None or "true_class" not in tables.galaxies:
+        return {}
+    from raregal.recovery import seeds_recovered
+
+    truth = tables.galaxies[[ID_COLUMN, "true_class"]].astype({ID_COLUMN: str})
+    aligned = seed_labels.astype({ID_COLUMN: str}).merge(truth, on=ID_COLUMN, how="left")
+    classes = sorted(tables.recovery["true_class"].astype(str).unique())
+    counts = seeds_recovered(aligned["true_class"].fillna(""), aligned, classes)
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _recovery_rows(
+    recovery: pd.DataFrame, letters: dict[int, str], seeds: dict[str, int] | None = None,
+    n_seeds: int = 1,
+) -> list[dict[str, Any]]:  # fmt: skip
+    seeds = seeds or {}
     rows = []
     for true_class, group in recovery.groupby("true_class", sort=True):
         group = group.sort_values("completeness", ascending=False)
@@ -137,6 +156,8 @@ def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict
                 "recovered": pure_completeness >= MIN_FRACTION_HELD,
                 "pure_completeness_text": _fmt(pure_completeness, ".2f"),
                 "holders": holders,
+                "seeds_text": (f"{seeds[str(true_class)]}/{n_seeds}"
+                               if str(true_class) in seeds else ""),
             }
         )
     return rows
@@ -197,6 +218,27 @@ def _write_cluster_files(
     export = create_export(galaxies, number)
     render_export(export, out / "exports" / f"cluster_{letter}", f"raregal_cluster_{letter}")
     return figure
+
+
+def _placed_gallery(
+    placed: pd.DataFrame | None, max_per_gallery: int, out: Path, thumb_size: int
+) -> pd.DataFrame:
+    """The placed galaxies each gallery shows (a quarter of the gallery's cap, most probable
+    first), with their thumbnails; an empty frame when the run has none."""
+    columns = [ID_COLUMN, "cluster", "rank", "probability", "src", "found", "ra", "dec"]
+    if placed is None or not len(placed):
+        return pd.DataFrame({c: [] for c in columns}).astype({"cluster": int})
+    shown = create_gallery(placed, max(1, max_per_gallery // 4))
+    if FILE_COLUMN in shown.columns and shown[FILE_COLUMN].notna().any():
+        thumbs = create_thumbs(shown[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+        shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
+        shown["found"] = [t.found for t in thumbs]
+    else:
+        shown["src"], shown["found"] = None, True
+    for column in ("ra", "dec"):
+        if column not in shown.columns:
+            shown[column] = np.nan
+    return shown
 
 
 def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
@@ -321,6 +363,7 @@ def create_report(
         log.info("galaxies.parquet has no file_loc: galleries show names instead of images")
         shown["src"] = None
         shown["found"] = True
+    placed_shown = _placed_gallery(tables.placed, max_per_gallery, out, thumb_size)
     log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
 
     simulated = coordinates_simulated(tables.record, tables.path)
@@ -332,6 +375,9 @@ def create_report(
     majorities = _majority_classes(galaxies)
     cluster_rows, missing_by_cluster, written = [], {}, set()
     groups = dict(tuple(shown.groupby("cluster")))
+    placed_groups = dict(tuple(placed_shown.groupby("cluster")))
+    placed_counts = (tables.placed["cluster"].value_counts().to_dict()
+                     if tables.placed is not None else {})  # fmt: skip
     for _, row in clusters.iterrows():
         number, letter = int(row["cluster"]), letters[int(row["cluster"])]
         members = groups.get(number, shown.iloc[0:0])
@@ -339,9 +385,12 @@ def create_report(
         if n_missing:
             missing_by_cluster[letter] = n_missing
         persistence = _fmt(row["persistence"])
+        seeds = seed_text(_value(row, "seed_stability"), tables.n_seeds)
+        subtitle = f"{int(row['size']):,} galaxies · persistence {persistence}"
+        if seeds:
+            subtitle += f" · found in {seeds} seeds"
         figure = _write_cluster_files(
-            out, galaxies, members, number, letter, colours[number],
-            f"{int(row['size']):,} galaxies · persistence {persistence}", has_images,
+            out, galaxies, members, number, letter, colours[number], subtitle, has_images,
         )  # fmt: skip
         written |= {f"cluster_{letter}.jpg", f"cluster_{letter}.csv", f"cluster_{letter}.vot"}
         medoid = _value(row, "medoid_id")
@@ -357,6 +406,7 @@ def create_report(
                 "colour": colours[number],
                 "size": int(row["size"]),
                 "persistence_text": persistence,
+                "seeds_text": seeds,
                 "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
                 "n_shown": len(members),
                 "n_missing": n_missing,
@@ -369,6 +419,10 @@ def create_report(
                 "csv": f"exports/cluster_{letter}.csv",
                 "vot": f"exports/cluster_{letter}.vot",
                 "members": _member_entries(members, has_sky),
+                "n_placed": int(placed_counts.get(number, 0)),
+                "placed_members": _member_entries(
+                    placed_groups.get(number, placed_shown.iloc[0:0]), has_sky
+                ),
                 "description": _description(row),
                 "main_population": bool(_value(row, "main_population") or False),
                 "extras": _extras(row),
@@ -386,7 +440,7 @@ def create_report(
         "galleries and exports: %d clusters, %.1f s", len(numbers), time.perf_counter() - start
     )
 
-    map_data = create_map(galaxies, clusters, colours)
+    map_data = create_map(galaxies, clusters, colours, tables.placed)
     render_map(map_data, out / "figures" / "map.png", f"{len(galaxies):,} selected galaxies")
     node_colours, node_letters = {}, {}
     if "node" in clusters.columns:
@@ -416,6 +470,9 @@ def create_report(
             "n_noise": int((labels < 0).sum()),
             "n_thumbs": len(shown),
             "n_missing": n_missing,
+            "n_placed": 0 if tables.placed is None else len(tables.placed),
+            "n_placed_clustered": (0 if tables.placed is None
+                                   else int((tables.placed["cluster"] >= 0).sum())),
         },
         "clusters": cluster_rows,
         "distinct": [c for c in cluster_rows if not c["main_population"]],
@@ -445,7 +502,10 @@ def create_report(
         ],
         "min_purity": MIN_PURITY,
         "min_fraction_held": MIN_FRACTION_HELD,
-        "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
+        "recovery": (_recovery_rows(tables.recovery, letters, _seeds_recovered(tables),
+                                    tables.n_seeds) if tables.recovery is not None else []),
+        "stability": create_stability(clusters, tables.n_seeds),
+        "n_seeds": tables.n_seeds,
         **_record_context(tables.record),
     }
     index = render_html(context, out / "index.html")

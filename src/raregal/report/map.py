@@ -47,6 +47,9 @@ class MapData:
         98th percentiles, kept clear of labels), ``size``, one row per cluster.
     islands : DataFrame
         Frames of the islands pulled in (``x0``, ``y0``, ``x1``, ``y1``), see ``MapLayout.moved``.
+    placed : DataFrame or None
+        Galaxies placed later (``raregal predict --add``): ``x``, ``y`` (the display position of
+        the fitted galaxy each is placed on) and ``colour``; drawn as open diamonds on top.
     """
 
     points: pd.DataFrame
@@ -55,6 +58,7 @@ class MapData:
     extent: tuple[float, float, float, float]
     centres: pd.DataFrame
     islands: pd.DataFrame
+    placed: pd.DataFrame | None = None
 
 
 def short_description(text: object) -> str:
@@ -73,7 +77,12 @@ def dot_scale(size: int) -> float:
     return 1.0
 
 
-def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int, str]) -> MapData:
+def create_map(
+    galaxies: pd.DataFrame,
+    clusters: pd.DataFrame,
+    colours: dict[int, str],
+    placed: pd.DataFrame | None = None,
+) -> MapData:
     """Positions, colours, sizes, density and labels for the map.
 
     Parameters
@@ -84,6 +93,9 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
         Requires ``cluster``, ``letter``; ``description`` is used when present.
     colours : dict
         Cluster number -> hex colour.
+    placed : DataFrame, default=None
+        Galaxies placed later (placed.parquet): ``cluster`` and ``nearest_id``, the fitted
+        galaxy each sits on (so it takes that galaxy's display position).
     """
     labels = galaxies["cluster"].to_numpy()
     layout = compact_layout(galaxies["map_x"].to_numpy(float), galaxies["map_y"].to_numpy(float))
@@ -130,7 +142,24 @@ def create_map(galaxies: pd.DataFrame, clusters: pd.DataFrame, colours: dict[int
         tuple(float(v) for v in extent),
         centres.reset_index(drop=True),
         layout.moved,
+        _placed_points(galaxies, x, y, placed, colours),
     )
+
+
+def _placed_points(
+    galaxies: pd.DataFrame, x: np.ndarray, y: np.ndarray, placed: pd.DataFrame | None,
+    colours: dict[int, str],
+) -> pd.DataFrame | None:  # fmt: skip
+    """Display positions and colours of the placed galaxies: those of their anchors."""
+    if placed is None or not len(placed) or "nearest_id" not in placed:
+        return None
+    row_of = pd.Series(np.arange(len(galaxies)), index=galaxies["id_str"].astype(str))
+    rows = row_of.reindex(placed["nearest_id"].astype(str)).to_numpy()
+    found = ~np.isnan(rows)
+    rows = rows[found].astype(int)
+    clusters = placed["cluster"].to_numpy()[found]
+    colour = [colours.get(int(k), NOISE_COLOUR) for k in clusters]
+    return pd.DataFrame({"x": x[rows], "y": y[rows], "colour": colour})
 
 
 def density_image(
@@ -273,6 +302,11 @@ def render_map(data: MapData, path: Path, title: str = "") -> Path:
                    rasterized=True, zorder=1)  # fmt: skip
     ax.scatter(data.points["x"], data.points["y"], s=data.points["size"], c=data.points["colour"],
                lw=0, alpha=0.9, rasterized=True, zorder=2)  # fmt: skip
+    if data.placed is not None:
+        ax.scatter(data.placed["x"], data.placed["y"], s=18, marker="D", facecolors="none",
+                   edgecolors=data.placed["colour"], linewidths=0.8, rasterized=True, zorder=4,
+                   label="placed later (raregal predict)")  # fmt: skip
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
     for isl in data.islands.itertuples():
         w, h = isl.x1 - isl.x0, isl.y1 - isl.y0
         pad = 0.015 * max(x1 - x0, y1 - y0)

@@ -62,6 +62,7 @@ def run_search(
         for step, count in inputs.counts.items():
             run.set_count(step, count)
         estimator = RareClassSearch(**params)._set_result(search(inputs, checked, run))
+        estimator.run_path_ = run.path
         if "true_class" in estimator.galaxies_.columns:
             write_recovery(run, estimator.galaxies_)
         record_search(run, estimator)

@@ -410,6 +410,11 @@ async function start() {
     (summary.tiles ? ` · main population as density tiles (${summary.n.toLocaleString()} drawn as points)` : "");
   app.map = new MapView({ canvas: $("map"), overlay: $("overlay"), hover: $("hover"), summary, buffer });
   window.raregal.map = app.map;
+  if (summary.n_placed) {  // galaxies placed later (raregal predict --add), flagged on the map
+    const pb = await fetch("/api/placed/points").then((r) => r.arrayBuffer()), m = summary.n_placed;
+    app.map.placed = { n: m, x: new Float32Array(pb, 0, m), y: new Float32Array(pb, 4 * m, m), label: new Int32Array(pb, 8 * m, m) };
+    $("run-info").textContent += ` · ${m.toLocaleString()} placed later (◇)`;
+  }
   app.tree = new TreeView($("tree-box"), (node) => showNode(node, true));
   app.object = new ObjectView(app);
   wireObjectView(app.object);

@@ -44,6 +44,7 @@ export class MapView {
     this.polygon = null;     // selection polygon in display coordinates
     this.hoverIdx = -1; this.cursor = false;  // keyboard cursor: crosshair at the centre
     this.marks = [];         // [{idx, colour, tag}] galaxy marks to draw
+    this.placed = null;      // {n, x, y, label}: galaxies placed later (raregal predict --add)
     this.markedClusters = new Map();  // letter -> colour of its (first) mark
     this.showThumbs = summary.has_images;
     this.thumbCache = new Map();
@@ -353,8 +354,21 @@ export class MapView {
     if (this.showThumbs && this.visible > 0 && this.visible <= THUMB_MAX_VISIBLE &&
         this.view.scale >= THUMB_MIN_ZOOM * this.fitScale) this.drawThumbs(o);
     this.drawMarks(o);
+    this.drawPlaced(o);
     this.labelBoxes = placeLabels(o, this);
     this.drawHover();
+  }
+  drawPlaced(o) {  // open diamonds in the colour of the cluster each was placed in (grey: noise)
+    const P = this.placed;
+    if (!P) return;
+    o.save(); o.lineWidth = 1;
+    for (let i = 0; i < P.n; i++) {
+      const [px, py] = this.toScreen(P.x[i], P.y[i]);
+      if (px < -5 || py < -5 || px > this.width + 5 || py > this.height + 5) continue;
+      o.strokeStyle = P.label[i] >= 0 ? this.summary.palette.clusters[P.label[i]] || "#888" : "#9aa0a6";
+      o.beginPath(); o.moveTo(px, py - 4); o.lineTo(px + 4, py); o.lineTo(px, py + 4); o.lineTo(px - 4, py); o.closePath(); o.stroke();
+    }
+    o.restore();
   }
   drawIslands(o) {
     for (const isl of this.summary.islands || []) {
