@@ -26,8 +26,8 @@ def test_interest_averages_the_components_present():
     clusters = pd.DataFrame({"persistence": [1.0, np.e, np.e**2], "isolation": [0.0, 0.0, 3.0]})
     expected = (zscores(np.log(clusters["persistence"])) + zscores(clusters["isolation"])) / 2
     np.testing.assert_allclose(interest_score(clusters), expected)
-    with_stability = clusters.assign(seed_stability=[1.0, 0.0, 1.0])
-    assert not np.allclose(interest_score(with_stability), expected)
+    with_stability = clusters.assign(seed_stability=[1.0, 2 / 3, np.nan])
+    np.testing.assert_allclose(interest_score(with_stability), expected - [0.0, 1 / 3, 0.0])
 
 
 def test_one_leaf_per_branch_comes_first_and_the_main_population_last():

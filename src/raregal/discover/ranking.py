@@ -19,8 +19,13 @@ clusters (each component centred on the run's average cluster and divided by its
 ``vote_contrast``
     how far the cluster's vote fractions stand from those of the selected galaxies
     (``raregal.discover.describe``); left out when the run has no vote fractions.
-``seed_stability``
-    the share of UMAP seeds in which the cluster reappears, when the run measured it.
+
+When the run measured ``seed_stability`` (the share of UMAP seeds in which the cluster
+reappears; ``--n-seeds``), ``interest`` loses ``1 - seed_stability``: a cluster found in every
+seed keeps its score, one found in 2 of 3 seeds loses a third of a standard deviation, one found
+only in its own seed two thirds. It is a penalty in those plain units rather than a z-score,
+because most clusters are found in every seed: as a z-score, the few found in 2 of 3 would sit
+four standard deviations below the rest and a stable-enough rare class would drop out of sight.
 
 ``interest_rank`` is the order of display, from 1: first the clusters more distinct than the
 run's average one (``interest > 0``), the best leaf of each branch of the condensed tree (each
@@ -43,8 +48,8 @@ ISOLATION_NEIGHBOURS = 32
 """Neighbours looked at around each member to find the nearest galaxy outside its cluster."""
 ISOLATION_FELLOW = 5
 CHUNK_ROWS = 262_144
-COMPONENTS = ("persistence", "isolation", "separation", "vote_contrast", "seed_stability")
-"""The columns of clusters.parquet that ``interest`` averages (those present and finite)."""
+COMPONENTS = ("persistence", "isolation", "separation", "vote_contrast")
+"""The columns of clusters.parquet whose z-scores ``interest`` averages (those present)."""
 RANKING_COLUMNS = ("interest", "interest_rank", "main_population", "isolation", "separation",
                    "vote_contrast", "description", "distinct_answers")  # fmt: skip
 """Columns that ``rank_clusters`` adds to the cluster table (declared in ``TABLES``)."""
@@ -160,9 +165,11 @@ def interest_score(clusters: pd.DataFrame) -> np.ndarray:
             values = np.log(np.maximum(values, floor))
         if np.isfinite(values).sum() >= 2:
             parts.append(zscores(values))
-    if not parts:
-        return np.zeros(len(clusters))
-    return np.mean(parts, axis=0)
+    interest = np.mean(parts, axis=0) if parts else np.zeros(len(clusters))
+    if "seed_stability" in clusters.columns:
+        stability = clusters["seed_stability"].to_numpy(dtype=float)
+        interest = interest - np.where(np.isfinite(stability), 1.0 - stability, 0.0)
+    return interest
 
 
 def rank_clusters(
