@@ -152,6 +152,10 @@ class Parameter:
         The CLI value type (int, float, str, bool).
     flag : str or None
         The CLI option when it is not ``--`` + the name with dashes (``random_state``: ``--seed``).
+    width : str or None
+        For a number of dimensions, what it may not exceed: 'features' (the number of feature
+        columns) or 'reduced' (the dimensions UMAP receives: ``pca_components`` or the
+        features). Checked by ``check_widths`` once the features are known.
     """
 
     name: str
@@ -161,6 +165,7 @@ class Parameter:
     stage: str
     type: type
     flag: str | None = None
+    width: str | None = None
 
     @property
     def option(self) -> str:
@@ -203,9 +208,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("n_neighbors", 50, Interval(int, 2, None),
               "UMAP neighbourhood size (paper: 50).", "reduce", int),
     Parameter("n_components", 5, Interval(int, 1, None),
-              "UMAP dimensions that are clustered (paper: 5).", "reduce", int),
+              "UMAP dimensions that are clustered (paper: 5).", "reduce", int, width="reduced"),
     Parameter("map_components", 2, Interval(int, 1, 3),
-              "UMAP dimensions of the map, used only for pictures (paper: 2).", "reduce", int),
+              "UMAP dimensions of the map, used only for pictures (paper: 2).", "reduce", int,
+              width="reduced"),
     Parameter("min_dist", 0.1, Interval(float, 0.0, None),
               "UMAP min_dist (umap-learn's default; the paper does not state it).",
               "reduce", float),
@@ -218,9 +224,14 @@ PARAMETERS: tuple[Parameter, ...] = (
               "reduce", int),
     Parameter("pca_components", None, Interval(int, 1, None, none_ok=True),
               "PCA to this many dimensions before UMAP (inputs wider than 128-D); None: no PCA.",
-              "reduce", int),
+              "reduce", int, width="features"),
     Parameter("random_state", 0, Interval(int, 0, 2**32 - 1),
               "Seed of UMAP, PCA and the sample draw.", "reduce", int, flag="--seed"),
+    Parameter("n_seeds", 1, Interval(int, 1, None),
+              "UMAP layouts with seeds random_state, random_state+1, ... that share neighbours, "
+              "fuzzy graph and start; each is clustered, and each cluster of the first (the "
+              "run) gets seed_stability: the share of seeds in which a cluster with Jaccard >= "
+              "0.5 reappears. 1: the paper's single run.", "reduce", int),
     Parameter("fit_sample_size", None, Interval(int, 2, None, none_ok=True),
               "Fit UMAP on this many galaxies drawn at random and place the others with the "
               "engine's transform (very large catalogs); None: a full fit (paper).",
@@ -282,12 +293,112 @@ def validate(params: Mapping[str, Any]) -> dict[str, Any]:
             column=unknown[0], count=len(unknown),
         )  # fmt: skip
     checked = {**DEFAULTS, **params}
-    for name, value in checked.items():
-        constraint = PARAMETER_TABLE[name].constraint
-        if not constraint.accepts(value):
-            raise InputError(f"parameter {name!r} must be {constraint}; got {value!r}", column=name)
+    check_values(checked, PARAMETER_TABLE)
     if checked["features"] is not None and not isinstance(checked["features"], str):
         checked["features"] = list(checked["features"])
+    return checked
+
+
+def check_widths(n_features: int, params: Mapping[str, Any], path: Any = None) -> None:
+    """Refuse dimensions that the representation cannot give (``Parameter.width``).
+
+    ``pca_components`` may not exceed the number of feature columns, nor ``n_components`` and
+    ``map_components`` the dimensions UMAP receives (``pca_components``, else the features).
+
+    Raises
+    ------
+    InputError
+        Naming the parameter, the allowed range and the value received, before any work.
+    """
+    limits = {"features": n_features, "reduced": params.get("pca_components") or n_features}
+    for parameter in PARAMETERS:
+        value = params.get(parameter.name)
+        if parameter.width is None or value is None or value <= limits[parameter.width]:
+            continue
+        what = (f"the {n_features} feature columns" if parameter.width == "features" or
+                not params.get("pca_components") else "pca_components")  # fmt: skip
+        raise InputError(
+            f"parameter {parameter.name!r} must be int in [1, {limits[parameter.width]}] (at "
+            f"most {what}); got {value}", path=path, column=parameter.name, count=n_features,
+        )  # fmt: skip
+
+
+def check_values(values: Mapping[str, Any], table: Mapping[str, Parameter]) -> None:
+    """Check each of ``values`` against its parameter's constraint in ``table``.
+
+    Raises
+    ------
+    InputError
+        Naming the parameter, the allowed values and the value received.
+    """
+    for name, value in values.items():
+        constraint = table[name].constraint
+        if not constraint.accepts(value):
+            raise InputError(f"parameter {name!r} must be {constraint}; got {value!r}", column=name)
+
+
+# ----------------------------------------------------------------------------- the discovery loop
+
+DISCOVERY_PARAMETERS: tuple[Parameter, ...] = (
+    # the weirdest-first queue (raregal.discover.anomaly)
+    Parameter("anomaly_engine", "rarity", Options(("rarity", "isolation_forest")),
+              "Per-galaxy anomaly score: rarity (distance to the rare_fraction-th share of the "
+              "survey) or isolation_forest (the baseline).", "queue", str),
+    Parameter("anomaly_neighbors", 50, Interval(int, 1, None),
+              "Neighbours counted in the rarity score's reference sample.", "queue", int),
+    Parameter("rare_fraction", 0.02, Interval(float, 1e-6, 0.5),
+              "Groups smaller than this share of the survey stand out in the rarity score.",
+              "queue", float),
+    Parameter("queue_length", 1000, Interval(int, 0, None),
+              "Places of the queue chosen for variety; the rest follow the score.",
+              "queue", int),
+    Parameter("queue_pool", 2000, Interval(int, 1, None),
+              "Best-scored galaxies the varied places are chosen from.", "queue", int),
+    Parameter("variety_neighbors", 20, Interval(int, 1, None),
+              "Sets the unit of likeness in the queue: the pool's median distance to this "
+              "neighbour.", "queue", int),
+    Parameter("variety_width", 0.6, Interval(float, 0.0, None),
+              "Width of the queue's likeness kernel in that unit (0: by score alone; wider: more "
+              "kinds and more loners).", "queue", float),
+    # search from examples (raregal.discover.examples, raregal.discover.active)
+    Parameter("alpha", 1e-4, Interval(float, 1e-12, None),
+              "Ridge penalty of the linear classifier, per unit of total weight (the same at any "
+              "survey size).", "find", float),
+    Parameter("unlabelled_weight", 1.0, Interval(float, 0.0, None),
+              "Weight of an unlabelled galaxy as a negative, against 1 for an answered no.",
+              "find", float),
+    Parameter("round_size", 20, Interval(int, 1, None),
+              "Galaxies shown for yes/no answers in each round.", "find", int),
+    Parameter("uncertain_share", 0.5, Interval(float, 0.0, 1.0),
+              "Share of a round given to the candidates that teach the model most (the rest "
+              "are the top-ranked).", "find", float),
+    PARAMETER_TABLE["random_state"],
+)  # fmt: skip
+"""Parameters of the discovery loop: stage 'queue' for ``raregal rank`` and ``AnomalyQueue``,
+'find' for ``raregal find``, ``ExampleSearch`` and ``FindSession``; ``random_state`` is shared."""
+
+QUEUE_PARAMETERS = (*(p for p in DISCOVERY_PARAMETERS if p.stage == "queue"),
+                    PARAMETER_TABLE["random_state"])  # fmt: skip
+FIND_PARAMETERS = tuple(p for p in DISCOVERY_PARAMETERS if p.stage == "find")
+DISCOVERY_TABLE: Mapping[str, Parameter] = MappingProxyType(
+    {p.name: p for p in DISCOVERY_PARAMETERS}
+)
+DISCOVERY_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {p.name: p.default for p in DISCOVERY_PARAMETERS}
+)
+
+
+def validate_discovery(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the discovery defaults, checked (errors as ``validate``'s)."""
+    unknown = [name for name in params if name not in DISCOVERY_TABLE]
+    if unknown:
+        raise InputError(
+            f"unknown parameter(s) {', '.join(map(repr, unknown))}; expected names from "
+            f"raregal.config.DISCOVERY_PARAMETERS ({', '.join(DISCOVERY_TABLE)})",
+            column=unknown[0], count=len(unknown),
+        )  # fmt: skip
+    checked = {**DISCOVERY_DEFAULTS, **params}
+    check_values(checked, DISCOVERY_TABLE)
     return checked
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from raregal.cluster.stability import stable_count
 from raregal.io.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
@@ -30,10 +32,12 @@ DEMO_RARE_FRACTION = 0.01
 """Each planted rare class is 1% of the demo survey (the top of the simulator's 0.2-1% range)."""
 DEMO_ARTIFACT_FRACTION = 0.005
 
-DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50}
+DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50,
+                               "n_seeds": 3}  # fmt: skip
 """Search parameters scaled to the demo's size. The paper's ``min_samples=300`` suits 632k
 featured galaxies, where a class needs a few hundred members to stand out; the demo's classes
-have about a hundred featured members, so the density scale is set to 25."""
+have about a hundred featured members, so the density scale is set to 25. Three UMAP seeds show
+which clusters survive a change of seed (``seed_stability``)."""
 
 
 @dataclass
@@ -108,20 +112,25 @@ def demo(
     params = {**DEMO_SEARCH, **search_params, "keep_artifacts": keep_artifacts}
     result = run_pipeline(catalog, out, model=model, report=False, **params)
     seconds.update(result.seconds)
-    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
+    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts,
+                                       result.search.seed_labels_)  # fmt: skip
     run = RunFolder(out)
-    run.write_table("recovery", recovery)
-    run.record["demo"] = {
-        "n": n,
-        "seed": seed,
-        "rare_fraction": rare_fraction,
-        "artifact_fraction": DEMO_ARTIFACT_FRACTION,
-        "search_parameters": params,
-        "recovered": int(summary["recovered"].sum()),
-        "classes": len(summary),
-    }
-    run.record["recovery"] = summary.to_dict(orient="records")
-    run.save()
+    with run.transaction():
+        run.write_table("recovery", recovery)
+        run.record["demo"] = {
+            "n": n,
+            "seed": seed,
+            "rare_fraction": rare_fraction,
+            "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+            "search_parameters": params,
+            "recovered": int(summary["recovered"].sum()),
+            "classes": len(summary),
+        }
+        if "seeds_recovered" in summary:
+            stable = summary["recovered"] & (summary["seeds_recovered"] >= stable_count(
+                int(summary["n_seeds"].iloc[0]) if len(summary) else 1))  # fmt: skip
+            run.record["demo"]["recovered_and_stable"] = int(stable.sum())
+        run.record["recovery"] = summary.to_dict(orient="records")
     index = None
     if report:
         from raregal.report import build_report
@@ -149,13 +158,22 @@ def planted_classes(keep_artifacts: bool) -> list[str]:
 
 
 def judge_recovery(
-    galaxies: pd.DataFrame, keep_artifacts: bool = False
+    galaxies: pd.DataFrame, keep_artifacts: bool = False, seed_labels: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Recovery table (planted classes only) and per-class summary of the demo's clusters."""
-    from raregal.recovery import recovery_summary
+    """Recovery table (planted classes only) and per-class summary of the demo's clusters.
+
+    With ``seed_labels`` (the run's seed_clusters table, rows as ``galaxies``) the summary also
+    says in how many seeds each class is recovered (``seeds_recovered``, of ``n_seeds``).
+    """
+    from raregal.io.runfolder import seed_cluster_columns
+    from raregal.recovery import recovery_summary, seeds_recovered
 
     classes = planted_classes(keep_artifacts)
     table, summary = recovery_summary(galaxies, classes=classes)
+    if seed_labels is not None:
+        found = seeds_recovered(galaxies["true_class"], seed_labels, classes)
+        summary["seeds_recovered"] = summary["true_class"].map(found).fillna(0).astype(int)
+        summary["n_seeds"] = len(seed_cluster_columns(seed_labels))
     table = table[table["true_class"].isin(classes)]
     return table[["true_class", "cluster", "purity", "completeness"]].reset_index(
         drop=True
@@ -163,29 +181,53 @@ def judge_recovery(
 
 
 def format_summary(result: DemoResult) -> str:
-    """The demo's closing summary: clusters, the planted class each matches, recovery."""
-    clusters = result.clusters
+    """The demo's closing summary: clusters by interest with what sets each apart and the planted
+    class it matches (the main population folded into one line), and the recovery."""
+    from raregal.discover.ranking import display_order
+    from raregal.recovery import MIN_PURITY
+
+    clusters = display_order(result.clusters)
     lines = [
         f"run folder: {result.run_dir}",
         "search parameters (scaled to the demo's size): "
         + ", ".join(f"{k}={v}" for k, v in result.parameters.items()),
-        f"clusters found: {len(clusters)}",
+        f"clusters found: {len(clusters)}, by how rare they look:",
     ]
     best = result.recovery.sort_values("purity", ascending=False).drop_duplicates("cluster")
     match = best.set_index("cluster")
-    for row in clusters.itertuples():
+    main = (clusters["main_population"].to_numpy(bool) if "main_population" in clusters
+            else np.zeros(len(clusters), bool))  # fmt: skip
+    for row in clusters[~main].itertuples():
         label = f"  {row.letter:>3} size {row.size:5d}"
         if row.cluster in match.index:
             m = match.loc[row.cluster]
             label += f"  {m.true_class} (purity {m.purity:.2f}, completeness {m.completeness:.2f})"
+        if getattr(row, "description", ""):
+            label += f"\n        {row.description}"
         lines.append(label)
+    if main.any():
+        folded = clusters[main]
+        pure = [c for c in folded["cluster"]
+                if c in match.index and match.loc[c, "purity"] >= MIN_PURITY]  # fmt: skip
+        planted = sorted({str(match.loc[c, "true_class"]) for c in pure})
+        lines.append(
+            f"  main population: {len(folded)} clusters of {int(folded['size'].sum()):,} galaxies "
+            f"no more distinct than the average ({', '.join(folded['letter'])})"
+            + (f"; pure clusters of {', '.join(planted)} among them" if planted else "")
+        )
     lines.append(f"planted classes recovered: {result.n_recovered} of {len(result.summary)}")
     for row in result.summary.itertuples():
         mark = "yes" if row.recovered else "no "
-        lines.append(
-            f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
-            f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}"
-        )
+        line = (f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
+                f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}")  # fmt: skip
+        if hasattr(row, "seeds_recovered"):
+            line += f"  recovered in {row.seeds_recovered}/{row.n_seeds} seeds"
+        lines.append(line)
+    if "seed_stability" in clusters and clusters["seed_stability"].notna().any():
+        n_seeds = int(result.summary["n_seeds"].iloc[0]) if "n_seeds" in result.summary else 1
+        found = (clusters["seed_stability"] * n_seeds).round().astype(int)
+        counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
+        lines.append(f"clusters found again with other seeds: {counts} of {n_seeds} seeds")
     lines.append("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     if result.report:
         lines.append(f"report: {result.report}")

@@ -103,9 +103,12 @@ def embed_stage(
     (``raregal.io.runfolder.CARRIED_COLUMNS``) that the source has, with absolute ``file_loc``.
     """
     from raregal.encode.embed import embed
+    from raregal.report.sky import table_is_simulated
 
     if kind == "catalog":
         upstream = run.add_input("catalog", source)
+        if table_is_simulated(source):  # made-up ra, dec: pictures switch sky links off
+            run.record["inputs"]["catalog"]["simulated"] = True
     else:
         upstream = f"folder:{source.resolve()}:{_folder_digest(source)}"
         run.record["inputs"]["images"] = {"path": str(source.resolve()), "checksum": upstream}
@@ -113,7 +116,7 @@ def embed_stage(
     with run.stage("embed", params, upstream=upstream, outputs=(REPRESENTATIONS,)) as stage:
         if stage.reused:
             logger.info("embed: reusing %s", run.table_path(REPRESENTATIONS))
-            return run.table_path(REPRESENTATIONS)
+            return run.source_path(REPRESENTATIONS)
         raw = run.path / EMBED_FOLDER / "representations.parquet"
         result = embed(source, raw, model, overwrite=raw.exists(), **embed_options)
         representations = read_table(result.path)
@@ -122,14 +125,16 @@ def embed_stage(
         run.set_count("images", result.n_images)
         run.set_count("embedded", result.n_rows)
         run.set_count("unreadable_images", result.n_failed)
-        run.write_table(REPRESENTATIONS, representations, key=stage.key,
-                        metadata={"model": str(model)})  # fmt: skip
+        metadata = {"model": str(model)}
+        if kind == "catalog" and table_is_simulated(source):
+            metadata["simulated"] = True
+        run.write_table(REPRESENTATIONS, representations, key=stage.key, metadata=metadata)
         stage.note(
             images_per_second=round(result.images_per_second, 2),
             failures_table=str(result.failures_path),
             failures=len(failures),
         )
-    return run.table_path(REPRESENTATIONS)
+    return run.source_path(REPRESENTATIONS)
 
 
 def _folder_digest(folder: Path) -> str:
@@ -195,31 +200,33 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    from raregal.search import run_search
+    from raregal.search.run import SEARCH_TABLES, run_search
 
     source = Path(source)
     kind = input_kind(source)
     run = RunFolder(out)
     seconds: dict[str, float] = {}
-    run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
-    if kind == "representations":
-        representations: Path = source
-    else:
-        run.record["pipeline"]["model"] = str(model)
+    with run.transaction(whole=True):  # embed and search: one commit
+        if source.is_file():
+            writes = SEARCH_TABLES + (() if kind == "representations" else (REPRESENTATIONS,))
+            run.refuse_input(source, "source", writes)
+        run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
+        if kind == "representations":
+            representations: Path = source
+        else:
+            run.record["pipeline"]["model"] = str(model)
+            start = time.perf_counter()
+            representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
+            seconds["embed"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
-        representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
-        seconds["embed"] = round(time.perf_counter() - start, 2)
-    run.save()
-    start = time.perf_counter()
-    search = run_search(representations, run.path, morphology=morphology, **search_params)
-    seconds["search"] = round(time.perf_counter() - start, 2)
+        search = run_search(representations, run, morphology=morphology, **search_params)
+        seconds["search"] = round(time.perf_counter() - start, 2)
     index = None
     if report:
         from raregal.report import build_report
 
-        run = RunFolder(run.path)  # run_search saved its own record
         start = time.perf_counter()
-        with run.stage("report", dict(report_options or {})) as stage:
+        with run.transaction(), run.stage("report", dict(report_options or {})) as stage:
             index = build_report(run.path, **(report_options or {}))
             stage.note(index=str(index))
         seconds["report"] = round(time.perf_counter() - start, 2)

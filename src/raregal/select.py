@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,45 @@ def paper_rules(
     return rules
 
 
+FRACTION_TOLERANCE = 1e-3
+"""How far outside [0, 1] a vote fraction may lie (rounding) before the table is refused."""
+
+
+def check_fractions(df: pd.DataFrame, source: Any = None) -> None:
+    """Refuse vote-fraction columns that hold text or values outside [0, 1] beyond rounding.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the first bad column and the number of bad values, with examples.
+    """
+    for name in (c for c in FRACTION_COLUMNS if c in df.columns):
+        column = df[name]
+        values = pd.to_numeric(column, errors="coerce")
+        text = values.isna() & column.notna()
+        if pd.api.types.is_bool_dtype(column) or text.any():
+            bad = column[text] if text.any() else column
+            raise InputError(
+                f"vote-fraction column {name!r} holds {len(bad)} value(s) that are not numbers "
+                f"(e.g. {', '.join(map(repr, bad.unique()[:3]))})",
+                path=source, column=name, count=len(bad),
+            )  # fmt: skip
+        infinite = np.isinf(values.to_numpy(dtype=float))
+        if infinite.any():
+            raise InputError(
+                f"{int(infinite.sum())} infinite value(s) in column {name!r}", path=source,
+                column=name, count=int(infinite.sum()),
+            )  # fmt: skip
+        outside = (values < -FRACTION_TOLERANCE) | (values > 1 + FRACTION_TOLERANCE)
+        if outside.any():
+            examples = ", ".join(f"{v:g}" for v in values[outside].unique()[:3])
+            raise InputError(
+                f"vote-fraction column {name!r} holds {int(outside.sum())} value(s) outside "
+                f"[0, 1] (e.g. {examples}); is this the right table and column?",
+                path=source, column=name, count=int(outside.sum()),
+            )  # fmt: skip
+
+
 def has_morphology(df: pd.DataFrame) -> bool:
     """True when ``df`` holds any Galaxy Zoo DESI vote-fraction column."""
     return any(c in df.columns for c in FRACTION_COLUMNS)
@@ -121,6 +161,7 @@ def select(
     require_columns(morphology, [ID_COLUMN], source)
     needed = sorted({c for rule in rules for c in rule.needed_columns()})
     require_columns(morphology, needed, source)
+    check_fractions(morphology[needed], source)
     n = len(morphology)
     removed_by = np.full(n, "", dtype=object)
     counts: dict[str, int] = {"input": n}
@@ -132,7 +173,14 @@ def select(
                 f"{bad} infinite value(s) in column {rule.column!r}", path=source,
                 column=rule.column, count=bad,
             )  # fmt: skip
-        counts[f"nan_{rule.name}"] = int(np.isnan(values).sum())
+        n_nan = int(np.isnan(values).sum())
+        if n and n_nan == n:
+            raise InputError(
+                f"column {rule.column!r} is NaN for all {n} galaxies: the {rule.name!r} rule "
+                "cannot be applied; give a morphology table with these vote fractions",
+                path=source, column=rule.column, count=n,
+            )  # fmt: skip
+        counts[f"nan_{rule.name}"] = n_nan
         hit = (values >= rule.threshold) & (removed_by == "")  # NaN >= t is False: not removed
         removed_by[hit] = rule.name
         counts[f"removed_{rule.name}"] = int(hit.sum())

@@ -15,7 +15,8 @@ HOLD = "import time; x = bytearray({mib} << 20); x[::4096] = b'1' * len(x[::4096
 
 def test_peak_memory_counts_the_workers(tmp_path):
     """A parent holding 100 MiB starts a child holding 300 MiB: the tree's peak is their sum;
-    the kernel's high-water mark (``wait4``) is only the larger of the two."""
+    the kernel's high-water mark of one process is only the larger of the two, whatever the
+    size of the process that runs the command (here pytest, often above 1 GiB)."""
     child = HOLD.format(mib=300)
     parent = (f"import subprocess, sys; {HOLD.format(mib=100)}; "
               f"subprocess.run([sys.executable, '-c', {child!r}])")  # fmt: skip

@@ -81,3 +81,33 @@ def test_planted_recovery_rule():
         "members": 10, "recovered": True, "purity": 1.0, "completeness": 1.0,
         "fraction_held": 1.0,
     }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_seeds_and_predict_suites_at_a_tiny_size(tmp_path):
+    """The seeds suite (three seeds sharing the graph), the predict suite (self-consistency,
+    held-out recovery, batch check, speed) and the three-seed speed configuration, for real at
+    tiny sizes: figures, not targets."""
+    params = BenchParams(
+        out=tmp_path / "results", work=tmp_path / "work", only=["seeds", "predict", "speed"],
+        sizes=[1500], quality_size=1500, configs=["raregal", "raregal-3-seeds"],
+        predict_n=500, predict_fit_n=1500, image_n=0,
+    )  # fmt: skip
+    record = run_benchmarks(params, [])
+    seeds = record["suites"]["seeds"]["rows"][0]
+    assert seeds["n_seeds"] == 3 and seeds["shared"] == "neighbours, graph and start"
+    assert seeds["found_in_3"] + seeds["found_in_2"] + seeds["found_in_1"] == seeds["clusters"]
+    assert seeds["all_seeds_s"] > seeds["first_seed_s"] > 0
+    predict = record["suites"]["predict"]
+    figures = predict["rows"][0]
+    assert figures["fitted"] + figures["held_out"] == 1500 and figures["self_agreement"] >= 0.9
+    assert figures["batch_max_coordinate_change"] == 0.0 and figures["batch_same_labels"]
+    speed = predict["tables"][1]["rows"][0]
+    assert speed["predict_n"] == 500 and speed["predict_s"] > 0
+    size = record["suites"]["speed"]["sizes"]["1500"]
+    three = size["configs"]["raregal-3-seeds"]
+    assert three["seeds"]["n_seeds"] == 3 and three["hdbscan_s"] > 0
+    assert size["seeds_vs_one_seed"] == pytest.approx(
+        three["search_s"] / size["configs"]["raregal"]["search_s"], abs=0.01)
+    markdown = (tmp_path / "results" / "bench.md").read_text()
+    assert "## seeds" in markdown and "## predict" in markdown and "3 seeds / 1 seed" in markdown

@@ -36,15 +36,18 @@ def test_core_distances_are_brute_force(points, monkeypatch):
 def test_spanning_tree_weighs_as_the_exact_one(points, min_samples):
     """An MST's total weight is unique (edges may differ only between ties): ours, fast_hdbscan's
     and scipy's over the dense mutual-reachability graph all weigh the same."""
-    ours = minimum_spanning_tree(points.astype(np.float64), min_samples, numba.get_num_threads())
-    theirs, _, _ = compute_minimum_spanning_tree(points.astype(np.float64),
-                                                 min_samples=min_samples, reproducible=True)
+    ours, our_core = minimum_spanning_tree(points.astype(np.float64), min_samples,
+                                           numba.get_num_threads())  # fmt: skip
+    theirs, _, their_core = compute_minimum_spanning_tree(
+        points.astype(np.float64), min_samples=min_samples, reproducible=True
+    )
     d = cdist(points, points)
     core = np.sort(d, axis=1)[:, min_samples] if min_samples > 1 else np.zeros(len(points))
     reach = np.maximum(d, np.maximum(core[:, None], core[None, :]))
     np.fill_diagonal(reach, 0)
     exact = scipy_mst(reach).sum()
     assert ours.shape == (1499, 3)
+    np.testing.assert_allclose(our_core, their_core, rtol=1e-5)  # what the run folder keeps
     assert ours[:, 2].sum() == pytest.approx(theirs[:, 2].sum(), rel=1e-5)
     assert ours[:, 2].sum() == pytest.approx(exact, rel=1e-4)
 
@@ -52,7 +55,7 @@ def test_spanning_tree_weighs_as_the_exact_one(points, min_samples):
 def test_leaves_are_fast_hdbscans(points):
     from fast_hdbscan.hdbscan import clusters_from_spanning_tree
 
-    mst = minimum_spanning_tree(points.astype(np.float64), 15, numba.get_num_threads())
+    mst, _ = minimum_spanning_tree(points.astype(np.float64), 15, numba.get_num_threads())
     ours = clusters_from_spanning_tree(mst, min_cluster_size=10, cluster_selection_method="leaf")
     theirs = fast_hdbscan(points.astype(np.float64), min_samples=15, min_cluster_size=10,
                           cluster_selection_method="leaf", reproducible=True)  # fmt: skip

@@ -89,10 +89,14 @@ def test_same_image_same_row_whatever_the_batching(gz_examples, tiny_model, tmp_
 
 
 def test_bad_files_go_to_the_failures_table(gz_examples, tiny_model, tmp_path):
-    """Corrupt, truncated, empty, missing and non-image files are listed; the rest is encoded."""
+    """Corrupt, truncated, empty, missing, all-NaN and non-image files are listed; the rest is
+    encoded."""
+    from astropy.io import fits
+
     good = sorted((gz_examples / "images").glob("*.jpg"))[:5]
     folder = tmp_path / "imgs"
     folder.mkdir()
+    fits.PrimaryHDU(np.full((24, 24), np.nan, np.float32)).writeto(folder / "nan.fits")
     (folder / "empty.jpg").write_bytes(b"")
     (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
     (folder / "truncated.jpg").write_bytes(good[0].read_bytes()[:3000])
@@ -111,9 +115,10 @@ def test_bad_files_go_to_the_failures_table(gz_examples, tiny_model, tmp_path):
         num_workers=1,
         progress=False,
     )
-    assert result.n_rows == 5 and result.n_failed == 5
+    assert result.n_rows == 5 and result.n_failed == 6
     failures = pd.read_parquet(failures_path_for(tmp_path / "out.parquet")).set_index("id_str")
-    assert set(failures.index) == {"empty", "corrupt", "truncated", "text", "missing"}
+    assert set(failures.index) == {"empty", "corrupt", "truncated", "text", "missing", "nan"}
+    assert "every pixel of the FITS image is NaN" in failures.loc["nan", "reason"]
     assert failures.loc["empty", "reason"] == "empty file"
     assert failures.loc["missing", "reason"] == "file not found"
     assert failures.loc["truncated", "reason"].startswith("cannot decode")

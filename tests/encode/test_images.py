@@ -123,3 +123,37 @@ def test_preprocessing_rejects_bad_parameters():
         Preprocessing(zoom=0.5)
     with pytest.raises(ValueError, match="channels must be 1 or 3"):
         Preprocessing(channels=4)
+
+
+def test_16_bit_png_is_scaled_not_saturated(tmp_path):
+    """Issue 16, case 6: a 16-bit PNG was clipped to near-white by Pillow's conversion."""
+    ramp = np.tile(np.linspace(0, 65535, 64), (64, 1)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    with Image.open(tmp_path / "deep.png") as im:
+        assert im.mode.startswith("I")  # Pillow reads it as a 16/32-bit integer image
+    out = load_image(tmp_path / "deep.png", Preprocessing(image_size=64))
+    assert out.shape == (3, 64, 64)
+    expected = np.round(ramp / 257.0)
+    assert np.abs(out[0].astype(float) - expected).max() <= 2  # bilinear resize of a ramp
+    assert 100 < out.mean() < 155  # a ramp from black to white, not saturated white
+
+
+def test_float_images_are_scaled_from_their_range():
+    from raregal.encode.images import scale_to_uint8
+
+    unit = np.array([[0.0, 0.5], [1.0, np.nan]], np.float32)
+    np.testing.assert_array_equal(scale_to_uint8(unit), [[0, 128], [255, 0]])
+    wide = np.array([[-10.0, 0.0], [10.0, 30.0]], np.float32)
+    np.testing.assert_array_equal(scale_to_uint8(wide), [[0, 64], [128, 255]])
+    with pytest.raises(ImageError, match="every pixel is NaN or infinite"):
+        scale_to_uint8(np.full((4, 4), np.nan, np.float32))
+
+
+def test_an_all_nan_fits_is_refused_not_encoded_as_black(tmp_path):
+    """Issue 16, case 6: an all-NaN FITS was encoded as a black image; now it is an ImageError,
+    which embed lists in the failures table."""
+    from astropy.io import fits
+
+    fits.PrimaryHDU(np.full((3, 32, 32), np.nan, np.float32)).writeto(tmp_path / "nan.fits")
+    with pytest.raises(ImageError, match=r"nan\.fits: every pixel of the FITS image is NaN"):
+        load_image(tmp_path / "nan.fits")

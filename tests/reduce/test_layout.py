@@ -107,3 +107,32 @@ def test_prefetch_changes_nothing():
     rows = np.arange(40, dtype=np.float32).reshape(20, 2)
     order = np.array([19, 0, 7, 7, 3])
     assert gather(rows, order) == rows[order, 0].sum()
+
+
+_LAYOUT_SCRIPT = """
+import hashlib, numba, numpy as np, scipy.sparse
+numba.set_num_threads(1)
+from raregal.reduce.layout import optimize_layout
+rng = np.random.default_rng(0)
+graph = scipy.sparse.random(400, 400, density=0.03, random_state=1, format="csr", dtype=np.float32)
+init = rng.normal(size=(400, 5)).astype(np.float32)
+print(hashlib.sha256(optimize_layout(init, (graph + graph.T).tocsr(), 30, 1.58, 0.9).tobytes())
+      .hexdigest())
+"""
+
+
+def test_a_freshly_compiled_kernel_gives_the_cached_kernels_layout(tmp_path):
+    """numba compiles the kernel in the first process and loads it from its cache in the next:
+    on one thread both must give the same layout (fast math that reassociates did not)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "NUMBA_NUM_THREADS": "1"}
+    command = [sys.executable, "-c", _LAYOUT_SCRIPT]
+    runs = [
+        subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout.strip()
+        for _ in range(2)
+    ]
+    assert len(runs[0]) == 64
+    assert runs[0] == runs[1]

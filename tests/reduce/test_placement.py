@@ -81,3 +81,32 @@ def test_sample_fit_needs_an_indexable_metric(split):
     reducer.keep_model = True
     with pytest.raises(InputError, match="only with metric euclidean or cosine; got 'manhattan'"):
         reducer.fit_transform(split[0])
+
+
+def test_independent_placement_ignores_the_batch_order_and_threads(split):
+    """lmcinnes/umap#566: with refinement epochs (keyed random streams, a fixed schedule) a
+    row lands in the same place alone, in a batch, shuffled, on one or two threads."""
+    from raregal.reduce.placement import place_independently
+
+    fit_X, _, new_X, _ = split
+    reducer = RaregalUmapReducer(n_components=5, n_neighbors=15, n_epochs=60)
+    reducer.keep_model = True
+    fitted = reducer.fit_transform(fit_X)
+    index = reducer.model_.index
+    model = reducer.model_
+
+    def place(X):
+        return place_independently(index, X, [fitted, fitted[:, :2]], 15, "euclidean", model.a,
+                                   model.b, n_epochs=[0, 40]).positions  # fmt: skip
+
+    with numba_threads(2):
+        batch = place(new_X)
+    order = np.random.default_rng(5).permutation(len(new_X))
+    with numba_threads(1):
+        shuffled = place(new_X[order])
+    alone = place(new_X[3:4])
+    for k in range(2):
+        np.testing.assert_array_equal(shuffled[k], batch[k][order])
+        np.testing.assert_array_equal(alone[k], batch[k][3:4])
+    assert not np.array_equal(batch[1], fitted[:, :2][place_independently(
+        index, new_X, [fitted], 15, "euclidean", model.a, model.b).nearest])  # the map moved

@@ -141,3 +141,24 @@ def test_one_thread_is_reproducible(planted, monkeypatch):
     a = RaregalUmapReducer(n_components=2, n_neighbors=15, n_epochs=30).fit_transform(X)
     b = RaregalUmapReducer(n_components=2, n_neighbors=15, n_epochs=30).fit_transform(X)
     np.testing.assert_array_equal(a, b)
+
+
+def test_the_fit_is_build_graph_start_and_layout(planted, monkeypatch):
+    """The shared-graph API reproduces the engine's fit exactly (one thread), and a second
+    layout of the same graph and start with another seed differs only by its layout."""
+    from raregal.reduce.raregal_umap import build_graph, layout_graph, start_layout
+
+    monkeypatch.setenv("RAREGAL_NUM_THREADS", "1")
+    X = planted[0][:1000]
+    reducer = RaregalUmapReducer(n_components=3, n_neighbors=15, n_epochs=30, random_state=4)
+    fitted = reducer.fit_transform(X)
+    graph = build_graph(X, 15, "euclidean", random_state=4)
+    assert (graph.graph != reducer.graph_.graph).nnz == 0 and graph.index is None  # exact here
+    start = start_layout(X, 3, random_state=4)
+    np.testing.assert_array_equal(start, reducer.start_)
+    kept = start.copy()
+    np.testing.assert_array_equal(layout_graph(graph, start, 30, 0.1, random_state=4), fitted)
+    other = layout_graph(graph, start, 30, 0.1, random_state=5)
+    np.testing.assert_array_equal(start, kept)  # the start is shared, never moved
+    assert other.shape == fitted.shape and not np.array_equal(other, fitted)
+    assert set(graph.timings) == {"neighbors", "graph"}

@@ -147,13 +147,34 @@ def test_exports_round_trip_through_astropy(report):
             table = Table.read(
                 run / "report" / "exports" / f"cluster_{row.letter}{suffix}", format=fmt
             )
-            assert table.colnames == ["id_str", "ra", "dec", "probability"]
+            assert table.colnames == ["id_str", "ra", "dec", "cluster", "letter", "probability"]
+            assert set(table["letter"]) == {row.letter} and set(table["cluster"]) == {row.cluster}
             assert len(table) == row.size == len(members)
             assert set(np.asarray(table["id_str"], dtype=str)) == set(members.id_str)
             back = members.set_index("id_str").loc[np.asarray(table["id_str"], dtype=str)]
             np.testing.assert_allclose(table["ra"], back.ra, rtol=1e-7)
             np.testing.assert_allclose(table["probability"], back.probability, rtol=1e-7)
             assert np.all(np.diff(np.asarray(table["probability"])) <= 0)
+
+
+def test_csv_exports_are_safe_to_open_in_a_spreadsheet(tmp_path):
+    """Issue 16, case 12: an id such as =cmd|' /C calc'!A0 was written raw into the CSV, where a
+    spreadsheet runs it; the VOTable keeps the id as it is."""
+    from astropy.table import Table
+
+    hostile = "=cmd|' /C calc'!A0"
+    ids = [hostile if i == 0 else f"gal{i:04d}" for i in range(215)]  # row 0: the first blob
+    run = make_run(tmp_path / "run", ids=ids)
+    create_report(run, max_per_gallery=4, thumb_size=16)
+    galaxies = pd.read_parquet(run / "galaxies.parquet")
+    letter = cluster_letter(int(galaxies.loc[galaxies.id_str == hostile, "cluster"].iloc[0]))
+    assert letter  # a member of a cluster, so it is exported
+    stem = run / "report" / "exports" / f"cluster_{letter}"
+    cells = [line.split(",")[0] for line in stem.with_suffix(".csv").read_text().splitlines()]
+    assert "'" + hostile in cells
+    assert not any(c.startswith(("=", '"=')) for c in cells)
+    vot = Table.read(stem.with_suffix(".vot"), format="votable")
+    assert hostile in set(np.asarray(vot["id_str"], dtype=str))
 
 
 def test_missing_image_is_a_counted_placeholder(report):
@@ -188,7 +209,7 @@ def test_html_escapes_galaxy_names(tmp_path, rng):
     page = index.read_text()
     assert "<script>" not in page
     assert "&lt;script&gt;alert(" in page
-    assert "script" not in parse(index).tags
+    assert page.count("<script") == 1 and '<script src="tree.js"></script>' in page
 
 
 def test_rebuild_reuses_thumbnails_and_drops_stale_clusters(report, tmp_path):
@@ -214,10 +235,13 @@ def test_recovery_and_artifact_sections(report, tmp_path):
     run, _ = report
     copy = shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("report"))
     update_record(copy, stages={"select": {"params": {"keep_artifacts": True}}}, counts={})
-    pd.DataFrame(
+    recovery = pd.DataFrame(
         {"true_class": ["ring", "ring", "lens"], "cluster": [0, 1, 2],
          "purity": [0.9, 0.5, 0.6], "completeness": [0.3, 0.4, 0.9]}
-    ).to_csv(copy / "recovery.csv", index=False)  # fmt: skip
+    )  # fmt: skip
+    run_folder = RunFolder(copy)  # through the contract: run.json commits the new table
+    run_folder.write_table("recovery", recovery)
+    run_folder.save()
     galaxies = pd.read_parquet(copy / "galaxies.parquet")
     artifact = np.where(galaxies.cluster == 1, 0.8, 0.02)  # cluster B: imaging artifacts
     fractions = pd.DataFrame({"id_str": galaxies.id_str, ARTIFACT: artifact})

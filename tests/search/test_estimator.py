@@ -35,10 +35,15 @@ def reps():
 
 @pytest.fixture(scope="module")
 def run(reps, tmp_path_factory):
+    """One search shared by the module, on one thread: the layout is lock-free on several
+    threads and so differs from run to run there; on one it is reproducible, so that the
+    assertions below judge the method and not a race (see docs/benchmarks.md)."""
     folder = tmp_path_factory.mktemp("search")
     path = folder / "reps.parquet"
     reps.to_parquet(path)
-    search = run_search(path, folder / "run", **PARAMS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAREGAL_NUM_THREADS", "1")
+        search = run_search(path, folder / "run", **PARAMS)
     return search, folder
 
 
@@ -72,8 +77,8 @@ def test_run_folder_layout(run, reps):
     out = folder / "run"
     galaxies = pd.read_parquet(out / "galaxies.parquet")
     umap = [f"umap_{i}" for i in range(5)]
-    expected = ["id_str", "cluster", "probability", "outlier_score", *umap,
-                "map_x", "map_y", "ra", "dec", "file_loc", "true_class"]  # fmt: skip
+    expected = ["id_str", "cluster", "probability", "outlier_score", *umap, "map_x", "map_y",
+                "ra", "dec", "file_loc", "true_class", "core_distance"]  # fmt: skip
     assert list(galaxies.columns) == expected
     selection = pd.read_parquet(out / "selection.parquet")
     assert len(selection) == len(reps)
@@ -250,3 +255,20 @@ def test_plausibility_warnings(caplog):
         assert plausibility_warnings(632_000, 300, 10) == []
         assert "large for 2000 galaxies" in plausibility_warnings(2000, 300, 10)[0]
     assert "large for 2000" in caplog.text
+
+
+def test_clusters_are_ranked_and_described_by_the_search(run):
+    """The search ranks its leaves (``raregal.discover.ranking``): each planted group has a leaf
+    ranked before every leaf cut out of the bulk, and the ranking is in clusters.parquet."""
+    search, folder = run
+    stored = pd.read_parquet(folder / "run" / "clusters.parquet")
+    for column in ("interest", "interest_rank", "main_population", "description"):
+        assert column in stored.columns and column in search.clusters_.columns
+    galaxies = search.galaxies_[search.galaxies_["cluster"] >= 0]
+    majority = galaxies.groupby("cluster")["true_class"].agg(lambda s: s.value_counts().index[0])
+    ranks = stored.set_index("cluster")["interest_rank"]
+    bulk = ranks[majority[majority == "bulk"].index]
+    for group in ("planted_0", "planted_1", "planted_2"):
+        best = ranks[majority[majority == group].index].min()
+        assert bulk.empty or best < bulk.min(), stored.to_string()
+    assert sorted(ranks) == list(range(1, len(ranks) + 1))

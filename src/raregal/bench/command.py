@@ -13,8 +13,10 @@ and ``hdbscan.HDBSCAN``, leaf clusters, as a user of those libraries writes it).
   ``raregal.config.scale_for_sample(n)`` on both sides. Seed ``s`` draws table ``s`` and runs
   raregal with ``--seed s`` (the reference's UMAPs are unseeded, as in the recipe).
 - Peak memory: the largest resident size of the command's whole process tree (workers
-  included), sampled every 0.2 s, or the kernel's high-water mark of the process itself
-  (``wait4``), whichever is larger.
+  included), sampled every 0.2 s, or the kernel's high-water mark of any one process of it
+  (``VmHWM``, read at each sample), whichever is larger. Not ``wait4``'s ``ru_maxrss``: a child
+  inherits its parent's mark across fork and exec, so a command started from a large process
+  (pytest, the benchmark itself) would report that process's size.
 - Compiled code: raregal's numba kernels are cached on disk (``NUMBA_CACHE_DIR``). The timed runs
   use a cache that earlier runs filled, as every run after a user's first does; ``compile_cost``
   runs both commands on a small table with an empty cache and again with a full one, and
@@ -71,10 +73,12 @@ def command_table(work: Path, n: int, seed: int) -> Path:
     return path
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (0 once it is gone)."""
+def _tree_memory(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants, and the largest high-water mark
+    (``VmHWM``) among them (0, 0 once they are gone)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    hwm: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -86,18 +90,20 @@ def _tree_rss(root: int) -> int:
         pid = int(entry.name)
         children.setdefault(int(fields.get("PPid", "0")), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
-    total, stack = 0, [root]
+        hwm[pid] = int(fields.get("VmHWM", "0 kB").split()[0]) * 1024
+    total, largest, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        largest = max(largest, hwm.get(pid, 0))
         stack.extend(children.get(pid, []))
-    return total
+    return total, largest
 
 
 def run_measured(command: Sequence[str], env: dict[str, str], log: Path) -> dict[str, Any]:
     """Run ``command``; its wall time, CPU time, exit status and peak memory (GiB)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    peak = [0]
+    peak, own_peak = [0], [0]
     with open(log, "a") as handle:
         handle.write("$ " + " ".join(map(str, command)) + "\n")
         handle.flush()
@@ -108,7 +114,8 @@ def run_measured(command: Sequence[str], env: dict[str, str], log: Path) -> dict
 
         def sample() -> None:
             while not done.wait(SAMPLE_EVERY_S):
-                peak[0] = max(peak[0], _tree_rss(process.pid))
+                total, largest = _tree_memory(process.pid)
+                peak[0], own_peak[0] = max(peak[0], total), max(own_peak[0], largest)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -117,12 +124,11 @@ def run_measured(command: Sequence[str], env: dict[str, str], log: Path) -> dict
         done.set()
         sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
-    own_peak = usage.ru_maxrss * 1024
     return {
         "wall_s": round(wall, 2), "returncode": process.returncode,
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "peak_gib": round(max(peak[0], own_peak) / 2**30, 3),
-        "peak_process_gib": round(own_peak / 2**30, 3),
+        "peak_gib": round(max(peak[0], own_peak[0]) / 2**30, 3),
+        "peak_process_gib": round(own_peak[0] / 2**30, 3),
     }  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 - simulator: ``raregal.bench.simulate.benchmark_simulator`` (images per second, one core);
 - encoder: ``raregal.bench.embed.benchmark_embed`` on cutouts of a small simulated survey;
-- explorer: ``raregal.explore.benchmark.benchmark_explore`` (page-usable time in Chromium) and
+- explorer: ``raregal.bench.explore.benchmark_explore`` (page-usable time in Chromium) and
   ``benchmark_neighbours`` ('more like this' index build, query, recall).
 
 A hook that fails is recorded with its error (and logged), so one missing browser does not hide
@@ -46,13 +46,13 @@ def _encoder(quick: bool) -> dict[str, Any]:
 
 
 def _explorer(quick: bool) -> dict[str, Any]:
-    from raregal.explore.benchmark import benchmark_explore
+    from raregal.bench.explore import benchmark_explore
 
     return benchmark_explore(n=2_000 if quick else 600_000, repeats=1 if quick else 3)
 
 
 def _neighbours(quick: bool) -> dict[str, Any]:
-    from raregal.explore.benchmark import benchmark_neighbours
+    from raregal.bench.explore import benchmark_neighbours
 
     return benchmark_neighbours(n=2_000 if quick else 100_000)
 

@@ -41,11 +41,11 @@ def option_help(parameter: Parameter) -> str:
     return f"{parameter.help} (default: {shown})"
 
 
-def _option(parameter: Parameter) -> inspect.Parameter:
+def _option(parameter: Parameter, panel: str = SEARCH_PANEL) -> inspect.Parameter:
     annotation = Optional[parameter.type]  # noqa: UP045 - typer needs the typing form here
     info = typer.Option(
         None, parameter.option, help=option_help(parameter), show_default=False,
-        rich_help_panel=SEARCH_PANEL,
+        rich_help_panel=panel,
     )  # fmt: skip
     return inspect.Parameter(
         parameter.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation
@@ -58,23 +58,37 @@ def with_search_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ``command`` takes a ``search_params`` argument: a dict of the options the user gave (by
     the table's names: ``--seed`` arrives as ``random_state``), to pass to the search.
     """
-    signature = inspect.signature(command, eval_str=True)
-    own = [p for name, p in signature.parameters.items() if name != "search_params"]
-    added = [_option(p) for p in PARAMETERS]
-
-    @functools.wraps(command)
-    def wrapper(**options: Any) -> Any:
-        given = given_params(options)
-        for p in PARAMETERS:
-            options.pop(p.name, None)
-        return command(search_params=given, **options)
-
-    wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
-    annotations = {k: v for k, v in command.__annotations__.items() if k != "search_params"}
-    wrapper.__annotations__ = {**annotations, **{p.name: p.annotation for p in added}}
-    return wrapper
+    return with_parameter_options(PARAMETERS, SEARCH_PANEL, "search_params")(command)
 
 
-def given_params(options: dict[str, Any]) -> dict[str, Any]:
-    """The search parameters among ``options`` that were given (not None), by table name."""
-    return {p.name: options[p.name] for p in PARAMETERS if options.get(p.name) is not None}
+def with_parameter_options(
+    parameters: tuple[Parameter, ...], panel: str, argument: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator giving a typer command one option per parameter of ``parameters``; the
+    command receives the options the user gave as a dict in its argument ``argument``."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for name, p in signature.parameters.items() if name != argument]
+        added = [_option(p, panel) for p in parameters]
+
+        @functools.wraps(command)
+        def wrapper(**options: Any) -> Any:
+            given = given_params(options, parameters)
+            for p in parameters:
+                options.pop(p.name, None)
+            return command(**{argument: given}, **options)
+
+        wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
+        annotations = {k: v for k, v in command.__annotations__.items() if k != argument}
+        wrapper.__annotations__ = {**annotations, **{p.name: p.annotation for p in added}}
+        return wrapper
+
+    return decorate
+
+
+def given_params(
+    options: dict[str, Any], parameters: tuple[Parameter, ...] = PARAMETERS
+) -> dict[str, Any]:
+    """The parameters among ``options`` that were given (not None), by table name."""
+    return {p.name: options[p.name] for p in parameters if options.get(p.name) is not None}

@@ -57,9 +57,16 @@ def demo_cli(
     keep_artifacts: Annotated[
         bool, typer.Option(help="Keep artifacts: the paper's artifact experiment.")
     ] = False,
+    n_seeds: Annotated[
+        int | None,
+        typer.Option(help="UMAP seeds whose clusters are compared (default: the demo's, 3).",
+                     min=1),
+    ] = None,
 ) -> None:
     """Simulate a survey with planted rare classes, find them, and say how well it did."""
     from raregal.demo import DEMO_N, demo, format_summary
 
-    result = demo(out=out, n=n or DEMO_N, seed=seed, workers=workers, keep_artifacts=keep_artifacts)
+    extra = {"n_seeds": n_seeds} if n_seeds is not None else {}
+    result = demo(out=out, n=n or DEMO_N, seed=seed, workers=workers,
+                  keep_artifacts=keep_artifacts, **extra)  # fmt: skip
     typer.echo(format_summary(result))

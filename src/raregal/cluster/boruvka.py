@@ -65,8 +65,11 @@ def core_distances(
     return core, neighbours, distances
 
 
-def minimum_spanning_tree(data: np.ndarray, min_samples: int, n_threads: int) -> np.ndarray:
-    """The mutual-reachability minimum spanning tree, as fast_hdbscan's ``parallel_boruvka``.
+def minimum_spanning_tree(
+    data: np.ndarray, min_samples: int, n_threads: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mutual-reachability minimum spanning tree, as fast_hdbscan's ``parallel_boruvka``,
+    and the core distances.
 
     Parameters
     ----------
@@ -77,8 +80,11 @@ def minimum_spanning_tree(data: np.ndarray, min_samples: int, n_threads: int) ->
 
     Returns
     -------
-    ndarray of float64, shape (n - 1, 3)
+    mst : ndarray of float64, shape (n - 1, 3)
         Edges (from, to, mutual reachability distance), fast_hdbscan's layout.
+    core : ndarray of float32, shape (n,)
+        Each point's core distance (to its ``min_samples + 1``-th nearest point, itself
+        first; 0 when ``min_samples`` is 1), as fast_hdbscan returns them.
     """
     from fast_hdbscan.boruvka import (
         boruvka_tree_query_reproducible,
@@ -117,4 +123,4 @@ def minimum_spanning_tree(data: np.ndarray, min_samples: int, n_threads: int) ->
         edges.append(new_edges)
     mst = np.vstack(edges)
     mst[:, 2] = np.sqrt(mst[:, 2])
-    return mst
+    return mst, np.sqrt(core)

@@ -40,7 +40,7 @@ class FastHdbscanEngine(HdbscanParams):
         previous = numba.get_num_threads()
         numba.set_num_threads(threads)
         try:
-            mst = minimum_spanning_tree(X, int(self.min_samples), threads)
+            mst, core_distances = minimum_spanning_tree(X, int(self.min_samples), threads)
         finally:
             numba.set_num_threads(previous)
         self.timings["spanning_tree"] = round(time.perf_counter() - start, 3)
@@ -53,7 +53,9 @@ class FastHdbscanEngine(HdbscanParams):
             arrays = [tree[c] for c in TREE_FIELDS]
         else:
             arrays = [tree.parent, tree.child, tree.lambda_val, tree.child_size]
-        return EngineResult(CondensedTree.from_arrays(*arrays), np.asarray(labels))
+        # fast_hdbscan's core distance: to the (min_samples + 1)-th nearest row, itself included
+        return EngineResult(CondensedTree.from_arrays(*arrays), np.asarray(labels),
+                            np.asarray(core_distances, dtype=np.float64))  # fmt: skip
 
 
 class HdbscanEngine(HdbscanParams):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from raregal.cluster.density import core_distances
 from raregal.cluster.engines import CLUSTERERS
 from raregal.cluster.table import cluster_table
 from raregal.cluster.tree import read_out, select_eom, select_leaves
@@ -43,6 +44,9 @@ class Clustering:
         One row per cluster (``clusters.parquet``, ``raregal.io.runfolder.TABLES``).
     condensed_tree : DataFrame
         parent, child, lambda_val, child_size.
+    core_distances : ndarray of float, shape (n,)
+        Distance of each point to its ``min_samples``-th nearest other point (what placing new
+        points into the tree needs: ``raregal.cluster.assign``).
     """
 
     labels: np.ndarray
@@ -53,6 +57,7 @@ class Clustering:
     engine_labels: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    core_distances: np.ndarray | None = None
 
 
 def cluster(
@@ -99,7 +104,13 @@ def cluster(
     labels, clusters = cluster_table(X, tree, n, np.sort(selected), raw_labels, probabilities, ids)
     timings = dict(runner.timings)
     timings["read_out"] = round(time.perf_counter() - start, 3)
+    core = result.core_distances
+    if core is None:
+        start = time.perf_counter()
+        core = core_distances(X, min_samples)
+        timings["core_distances"] = round(time.perf_counter() - start, 3)
     info = {"engine": engine, "n_clusters": len(clusters), "n_noise": int((labels == NOISE).sum()),
             "engine_used": used}  # fmt: skip
+    core = np.asarray(core, dtype=np.float64)
     return Clustering(labels, probabilities, scores, clusters, tree.to_frame(),
-                      result.engine_labels, timings, info)  # fmt: skip
+                      result.engine_labels, timings, info, core)  # fmt: skip

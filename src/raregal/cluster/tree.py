@@ -46,10 +46,13 @@ class CondensedTree(NamedTuple):
 
 
 class EngineResult(NamedTuple):
-    """What an engine returns: the tree, and its own labels (kept to check our read-out)."""
+    """What an engine returns: the tree, its own labels (kept to check our read-out) and, when
+    it computed them, the core distances (distance of each point to its ``min_samples``-th
+    nearest other point), which placing new points needs."""
 
     tree: CondensedTree
     engine_labels: np.ndarray
+    core_distances: np.ndarray | None = None
 
 
 def glosh_scores(tree: CondensedTree, n_points: int) -> np.ndarray:

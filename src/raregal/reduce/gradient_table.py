@@ -26,6 +26,8 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
+from raregal.reduce.fast_math import FAST_MATH
+
 SUB_BITS = 7
 """2**7 = 128 table points per octave of the squared distance."""
 LOW_EXPONENT = -30
@@ -75,7 +77,7 @@ def coefficient_tables(a: float, b: float, gamma: float) -> tuple[np.ndarray, np
             repulsion_coefficient(x, a, b, gamma).astype(np.float32))  # fmt: skip
 
 
-@numba.njit(inline="always", fastmath=True)
+@numba.njit(inline="always", fastmath=FAST_MATH)
 def lookup(table: np.ndarray, x: float) -> float:
     """The coefficient at squared distance ``x`` (``LOW <= x < HIGH``; below LOW, LOW's)."""
     bits = float_bits(max(x, LOW))

@@ -16,7 +16,8 @@ What differs from umap-learn's kernel is how the work is arranged, for speed:
 - Every vertex draws its negative samples from its own random stream (splitmix64), and the rows
   of the next negative sample and of the next edge's tail are prefetched while the current one
   is computed: at 632k vertices the random reads otherwise take 40% of the time.
-- Only the edges due in an epoch do work; arithmetic and the schedule are in float32.
+- Only the edges due in an epoch do work; arithmetic and the schedule are in float32, with
+  fast math that does not reassociate (``FAST_MATH``), so that a run is reproducible.
 - The gradient coefficients, functions of the squared distance alone, are read from tables
   (``raregal.reduce.gradient_table``, relative error below 1e-4) instead of computed with a
   power and two divisions: on the chain of updates of one point, that took half the time.
@@ -28,6 +29,7 @@ import numba
 import numpy as np
 import scipy.sparse
 
+from raregal.reduce.fast_math import FAST_MATH
 from raregal.reduce.gradient_table import HIGH, coefficient_tables, lookup
 from raregal.reduce.prefetch import prefetch_row
 
@@ -50,23 +52,31 @@ def ab_params(spread: float = 1.0, min_dist: float = 0.1) -> tuple[float, float]
     return float(params[0]), float(params[1])
 
 
-def epochs_per_sample(weights: np.ndarray, n_epochs: int) -> np.ndarray:
-    """Epochs between two samples of each edge: the heaviest edge is sampled every epoch."""
+def epochs_per_sample(
+    weights: np.ndarray, n_epochs: int, max_weight: float | None = None
+) -> np.ndarray:
+    """Epochs between two samples of each edge: the heaviest edge (or an edge of ``max_weight``,
+    when given) is sampled every epoch."""
     weights = np.asarray(weights, dtype=np.float64)
     result = np.full(len(weights), -1.0)
-    samples = n_epochs * weights / weights.max()
+    top = weights.max() if max_weight is None else max_weight
+    samples = n_epochs * weights / top
     positive = samples > 0
     result[positive] = n_epochs / samples[positive]
     return result.astype(np.float32)
 
 
-def prune_graph(graph: scipy.sparse.spmatrix, n_epochs: int) -> scipy.sparse.csr_matrix:
-    """Drop the edges too light to be sampled once in ``n_epochs`` (umap-learn's rule)."""
+def prune_graph(
+    graph: scipy.sparse.spmatrix, n_epochs: int, max_weight: float | None = None
+) -> scipy.sparse.csr_matrix:
+    """Drop the edges too light to be sampled once in ``n_epochs`` (umap-learn's rule: lighter
+    than the heaviest edge, or ``max_weight`` when given, over ``n_epochs``)."""
     csr = scipy.sparse.csr_matrix(graph, dtype=np.float32, copy=True)
     csr.sum_duplicates()
     if csr.nnz == 0:
         return csr
-    csr.data[csr.data < csr.data.max() / float(n_epochs)] = 0.0
+    top = csr.data.max() if max_weight is None else max_weight
+    csr.data[csr.data < top / float(n_epochs)] = 0.0
     csr.eliminate_zeros()
     csr.sort_indices()
     return csr
@@ -97,12 +107,35 @@ def _seed_streams(seed: int, n: int) -> np.ndarray:
     return streams
 
 
+@numba.njit(cache=True)
+def row_streams(seed: int, keys: np.ndarray) -> np.ndarray:
+    """Random streams keyed by ``keys`` (uint64, one per row) instead of by row number, so that a
+    row draws the same samples wherever it stands in a batch."""
+    streams = np.empty(len(keys), dtype=np.uint64)
+    base = _splitmix64(np.uint64(seed))
+    for i in range(len(keys)):
+        streams[i] = _splitmix64(base ^ keys[i])
+    return streams
+
+
+@numba.njit(cache=True)
+def row_keys(words: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of ``words`` (uint32, shape (n, k)): the same row, the same key."""
+    keys = np.empty(words.shape[0], dtype=np.uint64)
+    for i in range(words.shape[0]):
+        state = np.uint64(0x84222325CBF29CE4)
+        for j in range(words.shape[1]):
+            state = _splitmix64(state ^ np.uint64(words[i, j]))
+        keys[i] = state
+    return keys
+
+
 @numba.njit(inline="always")
 def _clip(value: float) -> float:
     return min(max(value, np.float32(-CLIP)), np.float32(CLIP))
 
 
-@numba.njit(parallel=True, fastmath=True, cache=True)
+@numba.njit(parallel=True, fastmath=FAST_MATH, cache=True)
 def _epoch(
     head, tail_rows, indptr, tail, per_sample, next_sample, per_negative, next_negative,
     streams, a, b, gamma, alpha, epoch, move_tail, pull_table, push_table,
@@ -169,16 +202,17 @@ def _epoch(
 def _run_epochs(
     current: np.ndarray, others: np.ndarray | None, graph: scipy.sparse.csr_matrix,
     n_epochs: int, a: float, b: float, gamma: float, negative_sample_rate: int,
-    initial_alpha: float, random_state: int | None,
+    initial_alpha: float, random_state: int | None, max_weight: float | None = None,
+    streams: np.ndarray | None = None,
 ) -> np.ndarray:  # fmt: skip
     """The SGD loop; ``others`` None means the graph joins ``current`` to itself (a fit)."""
-    per_sample = epochs_per_sample(graph.data, n_epochs)
+    per_sample = epochs_per_sample(graph.data, n_epochs, max_weight)
     per_negative = (per_sample / negative_sample_rate).astype(np.float32)
     next_sample, next_negative = per_sample.copy(), per_negative.copy()
     fitting = others is None
     tail_rows = current if fitting else np.ascontiguousarray(others, np.float32)
     seed = 0 if random_state is None else int(random_state)
-    streams = _seed_streams(seed, len(current))
+    streams = _seed_streams(seed, len(current)) if streams is None else streams.copy()
     indptr, tail = graph.indptr.astype(np.int64), graph.indices.astype(np.int32)
     a32, b32, gamma32 = np.float32(a), np.float32(b), np.float32(gamma)
     pull_table, push_table = coefficient_tables(a32, b32, gamma32)
@@ -242,6 +276,8 @@ def place_points(
     negative_sample_rate: int = 5,
     initial_alpha: float = 0.25,
     random_state: int | None = 0,
+    max_weight: float | None = None,
+    keys: np.ndarray | None = None,
 ) -> np.ndarray:
     """Place new points in a fitted layout ``reference``, which stays fixed (umap-learn's
     ``transform``): each new point is pulled towards its fuzzy neighbours among the fitted
@@ -249,6 +285,12 @@ def place_points(
 
     ``initial_alpha`` defaults to umap-learn's transform rate (a quarter of the fit's).
     Returns float32 positions of shape (n_new, n_components), independent of the thread count.
+
+    By default, as in umap-learn, the sampling schedule is scaled to the batch's heaviest edge
+    and a point's random stream to its row number, so a point lands differently in another
+    batch (lmcinnes/umap#566). With ``max_weight`` (the schedule's scale, e.g. 1.0, the largest
+    membership) and ``keys`` (one uint64 per row, e.g. ``row_keys`` of its input) each point is
+    placed from its own edges and stream only: the same wherever and with whatever it comes.
     """
     if graph.shape != (len(init), len(reference)):
         raise ValueError(
@@ -256,5 +298,8 @@ def place_points(
             f"{len(reference)} fitted ones"
         )
     current = np.array(init, dtype=np.float32, order="C")
-    return _run_epochs(current, reference, prune_graph(graph, n_epochs), n_epochs, a, b, gamma,
-                       negative_sample_rate, initial_alpha, random_state)  # fmt: skip
+    seed = 0 if random_state is None else int(random_state)
+    streams = None if keys is None else row_streams(seed, np.asarray(keys, dtype=np.uint64))
+    return _run_epochs(current, reference, prune_graph(graph, n_epochs, max_weight), n_epochs,
+                       a, b, gamma, negative_sample_rate, initial_alpha, random_state,
+                       max_weight, streams)  # fmt: skip

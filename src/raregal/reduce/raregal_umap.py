@@ -15,10 +15,12 @@ how the work is done at survey scale:
   back to one thread whenever ``random_state`` is set).
 
 Several layouts of one data set share the work up to the graph: ``build_graph`` finds the
-neighbours and the fuzzy graph once (``UmapGraph``), ``layout_graph`` lays it out from a start
-with a seed, as often as wanted (the 2-D map of a search, or several seeds of the clustered
-layout). The engine ``RaregalUmapReducer`` is those two steps behind the reduce contract; its
-``map_layout`` lays out the map from the same graph, started from the clustered layout.
+neighbours and the fuzzy graph once (``UmapGraph``), ``start_layout`` computes the start once,
+``layout_graph`` lays the graph out from a start with a seed, as often as wanted (the 2-D map of
+a search, the other seeds of the clustered layout: ``raregal.reduce.seeds``). The engine
+``RaregalUmapReducer`` is exactly those three calls behind the reduce contract, and keeps
+``graph_`` and ``start_`` for the caller; its ``map_layout`` lays out the map from the same graph,
+started from the clustered layout.
 
 On one thread a layout is reproducible; the HNSW graph built on several threads can differ
 slightly from run to run, and so can the lock-free layout (``RAREGAL_NUM_THREADS=1`` makes the
@@ -129,6 +131,11 @@ class UmapGraph:
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
+    def n(self) -> int:
+        """The number of rows."""
+        return int(self.graph.shape[0])
+
+    @property
     def knn(self) -> tuple[np.ndarray, np.ndarray, None]:
         """(indices, distances, None): the neighbours in the form engines pass on as ``knn``."""
         return self.indices, self.distances, None
@@ -168,9 +175,9 @@ def build_graph(
     n_neighbors: int = DEFAULTS["n_neighbors"],
     metric: str = DEFAULTS["metric"],
     random_state: int | None = DEFAULTS["random_state"],
+    n_threads: int | None = None,
     knn: tuple[Any, ...] | None = None,
     keep_index: bool = False,
-    n_threads: int | None = None,
 ) -> UmapGraph:
     """The neighbours and the fuzzy graph of ``X``, shared by every layout of it.
 
@@ -179,13 +186,14 @@ def build_graph(
     X : ndarray of shape (n, n_features)
     n_neighbors, metric, random_state
         As in umap-learn (``random_state`` seeds the HNSW levels).
+    n_threads : int, default=None
+        Threads; None uses ``raregal.settings.num_threads()``.
     knn : tuple, default=None
         Neighbours found earlier, (indices, distances, ...), itself first; no search then.
     keep_index : bool, default=False
-        Keep the HNSW index (``UmapGraph.index``) to place new rows later; built if ``knn``
-        was given or the neighbours were exact.
-    n_threads : int, default=None
-        Threads; None uses ``raregal.settings.num_threads()``.
+        Make sure ``UmapGraph.index`` holds an HNSW index to place new rows later: built here
+        when the neighbours came without one (``knn`` given, or exact below ``SMALL_DATA``).
+        An index the neighbour search built is kept either way.
 
     Returns
     -------
@@ -196,7 +204,7 @@ def build_graph(
     Three seeds of the clustered layout from one graph and one start:
 
     >>> graph = build_graph(X)                                        # doctest: +SKIP
-    >>> start = pca_init(X, 5)                                        # doctest: +SKIP
+    >>> start = start_layout(X, 5)                                    # doctest: +SKIP
     >>> layouts = [layout_graph(graph, start, random_state=s) for s in (0, 1, 2)]  # doctest: +SKIP
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -221,8 +229,39 @@ def build_graph(
         timings["graph"] = round(time.perf_counter() - start, 3)
     if keep_index and index is None:
         index = hnsw_index(X, metric, random_state, n_threads)
-    return UmapGraph(indices, dists, graph, n_neighbors, metric,
-                     index if keep_index else None, timings)  # fmt: skip
+    return UmapGraph(indices, dists, graph, n_neighbors, metric, index, timings)
+
+
+def start_layout(
+    X: np.ndarray,
+    n_components: int,
+    random_state: int | None = DEFAULTS["random_state"],
+    init: str | np.ndarray = "pca",
+    graph: UmapGraph | None = None,
+) -> np.ndarray:
+    """The start of a layout, computed once for every seed: ``pca_init`` ('pca'), umap-learn's
+    spectral layout of ``graph`` ('spectral', slow at survey scale), or an array of shape
+    (n, n_components) used as given."""
+    if isinstance(init, np.ndarray):
+        if init.shape != (len(X), n_components):
+            raise ValueError(f"init of shape {init.shape} does not match "
+                             f"({len(X)}, {n_components})")  # fmt: skip
+        return init
+    if init == "pca":
+        return pca_init(np.asarray(X, dtype=np.float32), n_components, random_state)
+    if init == "spectral":
+        from umap.spectral import spectral_layout
+
+        if graph is None:
+            raise ValueError("init='spectral' needs the graph")
+        rng = np.random.RandomState(random_state)
+        return spectral_layout(X, graph.graph, n_components, rng)
+    raise ValueError(f"init must be 'pca', 'spectral' or an array, got {init!r}")
+
+
+def resolved_epochs(n_epochs: int | None, n: int) -> int:
+    """``n_epochs``, or ``default_epochs(n)`` when it is None."""
+    return default_epochs(n) if n_epochs is None else int(n_epochs)
 
 
 def layout_graph(
@@ -253,7 +292,7 @@ def layout_graph(
     ndarray of float32, shape (n, n_components)
     """
     matrix = graph.graph if isinstance(graph, UmapGraph) else graph
-    epochs = default_epochs(matrix.shape[0]) if n_epochs is None else int(n_epochs)
+    epochs = resolved_epochs(n_epochs, matrix.shape[0])
     a, b = ab_params(1.0, min_dist)
     with numba_threads(n_threads):
         return optimize_layout(init, matrix, epochs, a, b, random_state=random_state)
@@ -301,7 +340,10 @@ class RaregalUmapReducer(UmapParams):
     Attributes
     ----------
     graph_ : UmapGraph
-        The neighbours and fuzzy graph of the fit (shareable with other layouts).
+        The neighbours and fuzzy graph of the fit (with the HNSW index when one was built),
+        for further layouts of the same input (``layout_graph``: seeds, the map).
+    start_ : ndarray of float32, shape (n, n_components)
+        The start the layout began from (not changed by it).
     embedding_ : ndarray of float32, shape (n, n_components)
     model_ : FittedLayout or None
         With ``keep_model``: what placing new points needs.
@@ -330,22 +372,9 @@ class RaregalUmapReducer(UmapParams):
         self.init = init
         self.n_threads = n_threads
         self.graph = graph
+        self.graph_: UmapGraph | None = None
+        self.start_: np.ndarray | None = None
         self.model_: FittedLayout | None = None
-
-    def _start(self, X: np.ndarray, graph: UmapGraph) -> np.ndarray:
-        if isinstance(self.init, np.ndarray):
-            if self.init.shape != (len(X), self.n_components):
-                raise ValueError(f"init of shape {self.init.shape} does not match "
-                                 f"({len(X)}, {self.n_components})")  # fmt: skip
-            return self.init
-        if self.init == "pca":
-            return pca_init(X, self.n_components, self.random_state)
-        if self.init == "spectral":
-            from umap.spectral import spectral_layout
-
-            rng = np.random.RandomState(self.random_state)
-            return spectral_layout(X, graph.graph, self.n_components, rng)
-        raise ValueError(f"init must be 'pca', 'spectral' or an array, got {self.init!r}")
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -357,18 +386,19 @@ class RaregalUmapReducer(UmapParams):
             )
         graph = self.graph
         if graph is None:
-            graph = build_graph(X, self.n_neighbors, self.metric, self.random_state, self.knn,
-                                self.keep_model, self.n_threads)  # fmt: skip
+            graph = build_graph(X, self.n_neighbors, self.metric, self.random_state,
+                                n_threads=self.n_threads, knn=self.knn,
+                                keep_index=self.keep_model)  # fmt: skip
             self.timings.update(graph.timings)
         elif len(graph.indices) != len(X):
             raise ValueError(f"graph of {len(graph.indices)} rows given for {len(X)} rows")
         self.knn_ = graph.knn
         start = time.perf_counter()
-        init = self._start(X, graph)
+        self.start_ = start_layout(X, self.n_components, self.random_state, self.init, graph)
         self.timings["init"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        embedding = layout_graph(graph, init, self.n_epochs, self.min_dist, self.random_state,
-                                 self.n_threads)  # fmt: skip
+        embedding = layout_graph(graph, self.start_, self.n_epochs, self.min_dist,
+                                 self.random_state, self.n_threads)  # fmt: skip
         self.timings["layout"] = round(time.perf_counter() - start, 3)
         self.embedding_ = embedding
         if self.keep_model:

@@ -34,6 +34,10 @@ class RunTables:
         ``run.json``.
     recovery : DataFrame or None
         ``recovery.csv`` when the run knows the planted classes.
+    seed_clusters : DataFrame or None
+        ``seed_clusters.parquet``: every seed's labels, when the run has several seeds.
+    placed : DataFrame or None
+        ``placed.parquet``: galaxies placed later by ``raregal predict --add``.
     """
 
     path: Path
@@ -42,6 +46,13 @@ class RunTables:
     tree: pd.DataFrame
     record: dict[str, Any]
     recovery: pd.DataFrame | None
+    seed_clusters: pd.DataFrame | None = None
+    placed: pd.DataFrame | None = None
+
+    @property
+    def n_seeds(self) -> int:
+        """Seeds of the run (1 unless it was searched with ``n_seeds`` > 1)."""
+        return max(1, len((self.record.get("search") or {}).get("seeds") or []))
 
 
 def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
@@ -74,7 +85,9 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
             for p in galaxies[FILE_COLUMN]
         ]
     recovery = run.read_table("recovery") if run.has_table("recovery") else None
-    return RunTables(path, galaxies, clusters, tree, run.record, recovery)
+    seed_clusters = run.read_table("seed_clusters") if run.has_table("seed_clusters") else None
+    placed = run.read_table("placed") if run.has_table("placed") else None
+    return RunTables(path, galaxies, clusters, tree, run.record, recovery, seed_clusters, placed)
 
 
 def find_flag(record: Any, name: str) -> bool:
@@ -86,3 +99,12 @@ def find_flag(record: Any, name: str) -> bool:
     if isinstance(record, list):
         return any(find_flag(item, name) for item in record)
     return False
+
+
+def read_marks(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The explorer's marks of the run (``marks.parquet``); an empty table when there are none."""
+    run = RunFolder.open(run_dir)
+    columns = ["target_kind", "target", "tag", "note"]
+    if not run.has_table("marks"):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return run.read_table("marks")[columns].astype(str)

@@ -12,9 +12,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 from sklearn.base import BaseEstimator
 
-from raregal.config import DEFAULTS, PARAMETER_TABLE, validate
+from raregal.config import DEFAULTS, PARAMETER_TABLE, check_widths, validate
 from raregal.constants import ID_COLUMN
 from raregal.errors import RaregalError
 from raregal.io.runfolder import RunFolder, map_columns, umap_columns
@@ -30,7 +31,7 @@ class RareClassSearch(BaseEstimator):
     id_column, morphology_id_column, features, drop_invalid, smooth_threshold,
     edge_on_threshold, artifact_threshold, keep_artifacts, edge_on_rule, reducer, n_neighbors,
     n_components, map_components, min_dist, metric, n_epochs, pca_components, random_state,
-    fit_sample_size, engine, min_samples, min_cluster_size, cluster_selection_method,
+    n_seeds, fit_sample_size, engine, min_samples, min_cluster_size, cluster_selection_method,
     scale_to_sample, ignore_memory_check
         Every parameter of ``raregal.config.PARAMETERS``, by the same name, with the paper's
         default (``min_samples=300``, ``min_cluster_size=10``, ``n_neighbors=50``,
@@ -53,6 +54,18 @@ class RareClassSearch(BaseEstimator):
         The parameters actually used (after ``scale_to_sample``).
     warnings_ : list of str
     timings_ : dict
+    seeds_ : list of int
+        The UMAP seeds (``n_seeds``; the run's own, ``random_state``, first).
+    seed_labels_ : DataFrame or None
+        Every seed's leaf labels (``seed_clusters``), when ``n_seeds`` > 1.
+    consensus_ : DataFrame or None
+        The consensus clusters across seeds (``consensus``), when ``n_seeds`` > 1; each
+        cluster's ``seed_stability`` is a column of ``clusters_``.
+    placement_ : PlacementModel or None
+        What ``predict`` needs of the fitted reducer (``raregal.predict.model``); read from
+        ``run_path_`` when needed after ``load``.
+    run_path_ : Path or None
+        The run folder the search was written to or read from.
 
     Examples
     --------
@@ -83,6 +96,7 @@ class RareClassSearch(BaseEstimator):
         n_epochs: int | None = DEFAULTS["n_epochs"],
         pca_components: int | None = DEFAULTS["pca_components"],
         random_state: int = DEFAULTS["random_state"],
+        n_seeds: int = DEFAULTS["n_seeds"],
         fit_sample_size: int | None = DEFAULTS["fit_sample_size"],
         engine: str = DEFAULTS["engine"],
         min_samples: int = DEFAULTS["min_samples"],
@@ -109,6 +123,7 @@ class RareClassSearch(BaseEstimator):
         self.n_epochs = n_epochs
         self.pca_components = pca_components
         self.random_state = random_state
+        self.n_seeds = n_seeds
         self.fit_sample_size = fit_sample_size
         self.engine = engine
         self.min_samples = min_samples
@@ -143,7 +158,11 @@ class RareClassSearch(BaseEstimator):
             representations, morphology, params["id_column"], params["morphology_id_column"],
             params["features"], params["drop_invalid"],
         )  # fmt: skip
-        return self._set_result(search(inputs, params, run))
+        check_widths(len(inputs.feature_names), params, inputs.sources.get("representations"))
+        if run is None:
+            return self._set_result(search(inputs, params, None))
+        with run.transaction(whole=True):
+            return self._set_result(search(inputs, params, run))
 
     def _set_result(self, result: SearchResult) -> RareClassSearch:
         self.ids_ = result.ids
@@ -160,7 +179,54 @@ class RareClassSearch(BaseEstimator):
         self.params_used_ = result.params_used
         self.warnings_ = result.warnings
         self.timings_ = result.timings
+        self.seeds_ = result.seeds
+        self.seed_labels_ = result.seed_labels
+        self.consensus_ = result.consensus
+        self.placement_ = result.placement
+        self.run_path_ = None
         return self
+
+    def predict(
+        self, representations: TableLike, morphology: TableLike | None = None
+    ) -> pd.DataFrame:
+        """Place new galaxies into the fitted run, without refitting.
+
+        The run's selection rules remove galaxies as they did in the fit (``cluster`` is
+        ``NOT_SELECTED``, -2, and ``removed_by`` names the rule); the others are placed into
+        the clustered embedding and the map, each independently of the batch it comes with,
+        and assigned to a **leaf** cluster with a membership probability, or noise (-1)
+        (``raregal.predict``).
+
+        Parameters
+        ----------
+        representations : path or DataFrame
+            The run's feature columns (the same names, in the same order) and ids; the vote
+            fractions when the run selected by them.
+        morphology : path or DataFrame, default=None
+            Vote fractions joined on the id.
+
+        Returns
+        -------
+        DataFrame
+            id_str, cluster, probability, removed_by, umap_*, map_x, map_y and the catalog
+            columns of the new table (``raregal.io.runfolder.TABLES['placed']``).
+        """
+        from raregal.predict import FittedRun, PlacementModel, place_galaxies
+
+        if not hasattr(self, "labels_"):
+            raise RaregalError("fit the search before placing new galaxies")
+        model = self.placement_
+        if model is None and self.run_path_ is not None:
+            model = self.placement_ = PlacementModel.load(self.run_path_)
+        if model is None:
+            raise RaregalError(
+                f"this search keeps no placement model (metric {self.params_used_['metric']!r} "
+                "has no HNSW index): new galaxies cannot be placed"
+            )
+        params = validate(self.get_params())
+        fitted = FittedRun(model, self.galaxies_, self.clusters_, self.condensed_tree_, params,
+                           self.params_used_, self.run_path_)  # fmt: skip
+        return place_galaxies(fitted, representations, morphology).table
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted search to a run folder (Parquet tables and run.json; no pickle)."""
@@ -169,14 +235,23 @@ class RareClassSearch(BaseEstimator):
         if not hasattr(self, "labels_"):
             raise RaregalError("fit the search before saving it")
         run = RunFolder(path)
-        run.write_table("selection", self.selection_)
-        run.write_table("embedding", embedding_frame(self.ids_, self.embedding_,
-                                                     self.map_embedding_))  # fmt: skip
-        run.write_table("galaxies", self.galaxies_)
-        run.write_table("clusters", self.clusters_)
-        run.write_table("condensed_tree", self.condensed_tree_)
-        record_search(run, self)
-        run.save()
+        with run.transaction(whole=True):
+            run.write_table("selection", self.selection_)
+            run.write_table("embedding", embedding_frame(self.ids_, self.embedding_,
+                                                         self.map_embedding_))  # fmt: skip
+            run.write_table("galaxies", self.galaxies_)
+            run.write_table("clusters", self.clusters_)
+            run.write_table("condensed_tree", self.condensed_tree_)
+            if self.seed_labels_ is not None and self.consensus_ is not None:
+                run.write_table("seed_clusters", self.seed_labels_)
+                run.write_table("consensus", self.consensus_)
+            if self.placement_ is None and self.run_path_ is not None:
+                from raregal.predict import PlacementModel
+
+                self.placement_ = PlacementModel.load(self.run_path_)
+            if self.placement_ is not None:
+                self.placement_.save(run.path)
+            record_search(run, self)
         return run.path
 
     @classmethod
@@ -208,5 +283,11 @@ class RareClassSearch(BaseEstimator):
         search.params_used_ = used
         search.warnings_ = record.get("warnings", [])
         search.timings_ = {}
+        search.seeds_ = list(record.get("seeds", [search.random_state]))
+        many = run.has_table("seed_clusters") and run.has_table("consensus")
+        search.seed_labels_ = run.read_table("seed_clusters") if many else None
+        search.consensus_ = run.read_table("consensus") if many else None
+        search.placement_ = None  # read when predict needs it
+        search.run_path_ = run.path
         return search
 

@@ -24,7 +24,7 @@ from raregal.errors import InputError
 from raregal.io.runfolder import CARRIED_COLUMNS
 from raregal.io.tables import feature_columns, read_table, require_columns, resolve_file_locs
 from raregal.schema import FRACTION_COLUMNS
-from raregal.select import has_morphology
+from raregal.select import check_fractions, has_morphology
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,65 @@ def _require_id(df: pd.DataFrame, column: str, option: str) -> None:
         ) from None  # fmt: skip
 
 
+def _check_ids(values: pd.Series, source: Any, column: str) -> pd.Series:
+    """The ids as text; refuses null or blank ids (a galaxy without a name cannot be listed)."""
+    missing = values.isna().to_numpy()
+    text = values.astype(str)
+    blank = ~missing & (text.str.strip() == "").to_numpy()
+    bad = missing | blank
+    if bad.any():
+        rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:5])
+        raise InputError(
+            f"{int(bad.sum())} row(s) have a null or blank id in column {column!r} (rows "
+            f"{rows}); every galaxy needs an id", path=source, column=column, count=int(bad.sum()),
+        )  # fmt: skip
+    return text
+
+
+def _numeric_features(reps: pd.DataFrame, names: list[str], source: Any) -> np.ndarray:
+    """The feature columns as float32; refuses text in them, naming the column and the count."""
+    for name in names:
+        column = reps[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            continue
+        numbers = pd.to_numeric(column, errors="coerce")
+        bad = numbers.isna() & column.notna()
+        if pd.api.types.is_bool_dtype(column):
+            bad = column.notna()
+        if bad.any():
+            examples = ", ".join(map(repr, column[bad].unique()[:3]))
+            n_columns = sum(not pd.api.types.is_numeric_dtype(reps[c]) for c in names)
+            raise InputError(
+                f"feature column {name!r} holds {int(bad.sum())} value(s) that are not numbers "
+                f"(e.g. {examples}); {n_columns} feature column(s) are not numeric",
+                path=source, column=name, count=int(bad.sum()),
+            )  # fmt: skip
+    return reps[names].apply(pd.to_numeric).to_numpy(dtype=np.float32)
+
+
+def _id_kind(values: pd.Series) -> str:
+    example = values.dropna().iloc[0] if values.notna().any() else None
+    if isinstance(example, np.generic):
+        example = example.item()
+    return f"{values.dtype} (e.g. {example!r})"
+
+
+def id_type_hint(reps_ids: pd.Series, morph_ids: pd.Series) -> str:
+    """Why two id columns may not match: their types, and how many would match as numbers."""
+    as_numbers = [pd.to_numeric(v, errors="coerce") for v in (reps_ids, morph_ids)]
+    both = as_numbers[0].notna() & as_numbers[0].isin(set(as_numbers[1].dropna()))
+    exact = reps_ids.astype(str).isin(set(morph_ids.astype(str)))
+    numeric_only = int((both & ~exact).sum())
+    if reps_ids.dtype == morph_ids.dtype and not numeric_only:
+        return ""
+    hint = (f"; the id columns differ in type: representations {_id_kind(reps_ids)}, morphology "
+            f"{_id_kind(morph_ids)}; ids are compared as text")  # fmt: skip
+    if numeric_only:
+        hint += (f", and {numeric_only} more would match as numbers (leading zeros or '.0'): "
+                 "write both id columns as the same text")  # fmt: skip
+    return hint
+
+
 def _check_unique(ids: pd.Series, source: Any, column: str) -> None:
     duplicated = ids[ids.duplicated(keep=False)]
     if len(duplicated):
@@ -104,9 +163,12 @@ def prepare_inputs(
     """Read and validate the representation table and (optionally) the morphology table.
 
     Refuses (InputError naming file, column and count): missing id or feature columns (with close
-    matches), duplicate ids, non-finite features (unless ``drop_invalid``), representation ids
-    without morphology (unless ``drop_invalid``), an empty table. Morphology ids without
-    representations are counted and ignored. Everything dropped is listed in ``dropped``.
+    matches), null, blank or duplicate ids, text in a feature column, non-finite features
+    (unless ``drop_invalid``), vote fractions that are not numbers or lie outside [0, 1]
+    (``raregal.select.check_fractions``), representation ids without morphology (unless
+    ``drop_invalid``; the message names both id types when they differ), an empty table.
+    Morphology ids without representations are counted and ignored. Everything dropped is
+    listed in ``dropped``.
     """
     reps, reps_path = _read(representations, "representations")
     source = reps.attrs.get("source")
@@ -114,13 +176,10 @@ def prepare_inputs(
     if len(reps) == 0:
         raise InputError("the representation table has no rows", path=source, count=0)
     names = feature_columns(reps, features)
-    ids = reps[id_column].astype(str)
+    ids = _check_ids(reps[id_column], source, id_column)
     _check_unique(ids, source, id_column)
     counts: dict[str, int] = {"representations": len(reps)}
-    try:
-        X = reps[names].to_numpy(dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"feature columns are not numeric ({exc})", path=source) from None
+    X = _numeric_features(reps, names, source)
     finite = np.isfinite(X).all(axis=1)
     dropped_parts: list[pd.DataFrame] = []
     n_bad = int((~finite).sum())
@@ -147,7 +206,8 @@ def prepare_inputs(
         msource = morph.attrs.get("source")
         mid = morphology_id_column or id_column
         _require_id(morph, mid, "--morphology-id-column")
-        morph_ids = morph[mid].astype(str)
+        check_fractions(morph, msource)
+        morph_ids = _check_ids(morph[mid], msource, mid)
         _check_unique(morph_ids, msource, mid)
         counts["morphology"] = len(morph)
         present = ids.isin(set(morph_ids)).to_numpy()
@@ -160,10 +220,11 @@ def prepare_inputs(
         if only_reps:
             example = ", ".join(map(repr, ids[~present].head(5)))
             if not drop_invalid:
+                hint = id_type_hint(reps[id_column], morph[mid])
                 raise InputError(
                     f"{only_reps} representation id(s) have no row in the morphology table "
                     f"{msource} (e.g. {example}; {only_morph} morphology id(s) have no "
-                    "representation); pass --drop-invalid to drop and count them",
+                    f"representation){hint}; pass --drop-invalid to drop and count them",
                     path=source, column=id_column, count=only_reps,
                 )  # fmt: skip
             newly = ~present & keep
@@ -177,6 +238,7 @@ def prepare_inputs(
         morph_sources.append(morph_df)
     else:
         if has_morphology(reps):  # the fraction columns only, not a copy of the features
+            check_fractions(reps, source)
             fractions = [c for c in reps.columns if c in FRACTION_COLUMNS]
             morph_df = reps.loc[keep, fractions].assign(**{ID_COLUMN: ids[keep].to_numpy()})
             morph_df.attrs["source"] = source

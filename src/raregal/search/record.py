@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from raregal.cluster.stability import stable_count
 from raregal.constants import NOISE
 from raregal.io.runfolder import TABLES, RunFolder
-from raregal.io.tables import write_table
 
 
 def _jsonable(value: Any) -> Any:
@@ -28,12 +30,29 @@ def record_search(run: RunFolder, search: Any) -> None:
             "clusters": len(sizes),
             "sizes": sizes,
             "clustered_fraction": round(clustered / max(n, 1), 6),
+            **seed_summary(search.clusters_, len(search.seeds_)),
         },
+        "seeds": list(search.seeds_),
     }
     for step, count in search.counts_.items():
         run.set_count(step, count)
     run.set_count("selected", n)
     run.set_count("clustered", clustered)
+
+
+def seed_summary(clusters: Any, n_seeds: int) -> dict[str, Any]:
+    """How many clusters come back with other seeds (empty with one seed): the count of
+    clusters found in k of the n_seeds seeds, for each k, and how many are stable (found in
+    at least ``STABLE_SHARE`` of the seeds)."""
+    if n_seeds < 2 or "seed_stability" not in clusters:
+        return {}
+    found = np.rint(clusters["seed_stability"].to_numpy(float) * n_seeds).astype(int)
+    return {
+        "n_seeds": n_seeds,
+        "clusters_found_in_k_seeds": {str(k): int((found == k).sum())
+                                      for k in range(1, n_seeds + 1)},
+        "stable_clusters": int((found >= stable_count(n_seeds)).sum()),
+    }  # fmt: skip
 
 
 def write_recovery(run: RunFolder, galaxies: Any) -> None:
@@ -42,6 +61,5 @@ def write_recovery(run: RunFolder, galaxies: Any) -> None:
 
     table, summary = recovery_summary(galaxies)
     columns = [c.name for c in TABLES["recovery"].columns]
-    TABLES["recovery"].check(table[columns], run.table_path("recovery"))
-    write_table(table[columns], run.table_path("recovery"))
+    run.write_table("recovery", table[columns])
     run.record["recovery"] = summary.to_dict(orient="records")

@@ -13,15 +13,11 @@ import pytest
 from raregal.constants import NOISE
 from raregal.errors import InputError
 from raregal.io.tables import write_table
-from runfolders import build_explore_run as build_run
-
-pytest.importorskip("fastapi")
-pytest.importorskip("hnswlib")
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, gz_examples) -> Path:
-    return build_run(tmp_path_factory.mktemp("explore"), gz_examples)
+def run_dir(tmp_path_factory, make_run) -> Path:
+    return make_run(tmp_path_factory.mktemp("explore"))
 
 
 @pytest.fixture
@@ -43,13 +39,27 @@ def test_summary_and_points_match_the_run(client, run_dir):
     assert summary["has_tree"] and summary["has_images"]
     raw = client.get("/api/points")
     assert raw.headers["content-type"] == "application/octet-stream"
-    n = summary["n"]
+    n, size = summary["n"], summary["grid"]["size"]
+    assert len(raw.content) == 16 * n + 4 * (size * size + 1)
     x = np.frombuffer(raw.content, np.float32, n, 0)
     y = np.frombuffer(raw.content, np.float32, n, 4 * n)
     labels = np.frombuffer(raw.content, np.int32, n, 8 * n)
-    np.testing.assert_allclose(x, galaxies["map_x"].to_numpy(np.float32))
-    np.testing.assert_allclose(y, galaxies["map_y"].to_numpy(np.float32))
-    np.testing.assert_array_equal(labels, galaxies["cluster"])
+    rows = np.frombuffer(raw.content, np.int32, n, 12 * n)
+    starts = np.frombuffer(raw.content, np.int32, size * size + 1, 16 * n)
+    assert sorted(rows) == list(range(n)), "every galaxy once"
+    np.testing.assert_array_equal(labels, galaxies["cluster"].to_numpy()[rows])
+    # a galaxy is drawn at its map position plus the shift of its island (0 for the main body)
+    shift_x = x - galaxies["map_x"].to_numpy(np.float32)[rows]
+    shift_y = y - galaxies["map_y"].to_numpy(np.float32)[rows]
+    moved = (np.abs(shift_x) > 1e-4) | (np.abs(shift_y) > 1e-4)
+    assert moved.sum() == sum(i["n"] for i in summary["islands"])
+    # the points come cell by cell: each cell's points lie inside it
+    grid = summary["grid"]
+    cell = (np.floor((y - grid["y0"]) / grid["cell"]).clip(0, size - 1) * size
+            + np.floor((x - grid["x0"]) / grid["cell"]).clip(0, size - 1))  # fmt: skip
+    assert np.all(np.diff(cell) >= 0) and starts[0] == 0 and starts[-1] == n
+    for c in np.unique(cell.astype(int))[:20]:
+        assert np.all(cell[starts[c] : starts[c + 1]] == c)
 
 
 def test_galaxy_shows_id_cluster_and_fractions(client, run_dir):
@@ -130,7 +140,7 @@ def test_polygon_selection_and_csv_export(client, run_dir):
     csv = client.post("/api/select.csv", json={"polygon": box})
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.strip().splitlines()
-    assert lines[0] == "id_str,ra,dec"
+    assert lines[0] == "id_str,ra,dec,cluster,letter,probability"
     assert sorted(line.split(",")[0] for line in lines[1:]) == sorted(inside["id_str"])
     bad = client.post("/api/select", json={"polygon": [[0, 0], [1, 1]]})
     assert bad.status_code == 400 and "at least 3" in bad.json()["detail"]
@@ -176,23 +186,25 @@ def test_marks_are_saved_survive_a_restart_and_export(run_dir):
             ("gal0007", "ring?"),
         }
         assert c.get("/api/galaxies/7").json()["marks"][0]["note"] == "faint outer ring"
-        assert "faint outer ring" in c.get("/api/marks.csv").text
+        exported = c.get("/api/marks.csv").text
+        assert "faint outer ring" in exported and exported.startswith("id_str,ra,dec,cluster")
         assert c.delete(f"/api/marks/{a.json()['mark_id']}").status_code == 200
         assert c.delete(f"/api/marks/{a.json()['mark_id']}").status_code == 404
     assert "B" not in set(pd.read_parquet(run_dir / "marks.parquet")["target"])
 
 
-def test_thumbnails_are_made_once_from_the_real_image(client, run_dir):
+@pytest.mark.parametrize("row", [3, 4, 5])  # PNG, JPEG and FITS cutouts
+def test_thumbnails_are_made_once_from_the_real_image(client, run_dir, row):
     from PIL import Image
 
-    r = client.get("/thumbs/4.jpg")
+    r = client.get(f"/thumbs/{row}.jpg")
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
-    cached = run_dir / "explore" / "thumbs" / "4.jpg"
+    cached = run_dir / "explore" / "thumbs" / f"{row}.jpg"
     with Image.open(cached) as im:
-        assert max(im.size) == 128 and im.mode == "RGB"
+        assert max(im.size) == 96 and im.mode == "RGB"  # the cutouts are 96 px: never enlarged
         assert np.asarray(im).std() > 5, "a real picture, not a blank"
     stamp = cached.stat().st_mtime_ns
-    assert client.get("/thumbs/4.jpg").content == r.content
+    assert client.get(f"/thumbs/{row}.jpg").content == r.content
     assert cached.stat().st_mtime_ns == stamp
 
 
@@ -297,7 +309,7 @@ def test_cross_site_simple_posts_cannot_write_marks(client, run_dir):
 
 
 def test_synthetic_benchmark_run_is_a_consistent_run_folder(tmp_path):
-    from raregal.explore.benchmark import synthetic_run
+    from raregal.bench.explore import synthetic_run
     from raregal.explore.data import ExploreRun
 
     run = ExploreRun(synthetic_run(tmp_path / "run", 3000, n_clusters=7, seed=3))

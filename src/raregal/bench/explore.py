@@ -1,11 +1,15 @@
-"""How soon the explorer page is usable for a large run, measured in real headless Chromium.
+"""How soon the explorer page is usable for a large run, and how fast its map answers, in Chromium.
 
 ``benchmark_explore(n=600_000)`` writes a synthetic run folder of ``n`` galaxies (Gaussian clusters
 on the map, uniform noise, a balanced condensed tree over the leaves), serves it, opens the page in
-Debian's chromium and reads the page's own clock: ``page_usable_s`` is the time from navigation to
-the first drawn map with its cluster list; ``hover_ready_s`` adds the hover index. The bench
-harness calls this function; ``python -m raregal.explore.benchmark --n 600000`` prints the figures
-as JSON.
+Debian's headless chromium with the flags CI uses (software rendering, no GPU) and reads the page's
+own clock: ``page_usable_s`` is the time from navigation to the first drawn map with its cluster
+list; ``hover_ready_s`` adds the hover index. It then drives the map with real mouse events (a
+drag, wheel turns, mouse moves) and reads the page's frame log: for pan, zoom and hover, the work
+per frame (``*_ms``) and the time from the input event to the finished frame (``*_latency_ms``).
+
+The bench harness calls this function; ``python -m raregal.bench.explore --n 600000 2000000
+--out benchmarks/results`` writes ``explore.json`` and ``explore.md`` there.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import NOISE
+from raregal.explore.data import MAX_POINTS
+from raregal.explore.points import grid_size
 from raregal.io.runfolder import RunFolder, cluster_letter
 from raregal.io.tables import write_table
 
@@ -183,8 +189,10 @@ def benchmark_explore(
     -------
     dict
         ``n``, ``write_run_s``, ``server_start_s``, ``points_mb``, ``page_usable_s`` (each load),
-        ``page_usable_s_median``, ``hover_ready_s_median``, ``redraw_ms`` (one full redraw, as
-        when panning), ``machine``.
+        ``page_usable_s_median``, ``hover_ready_s_median``, ``redraw_ms`` (one full redraw of the
+        whole map), ``frames`` (``pan``, ``zoom``, ``hover``: count, median and 95th percentile of
+        the work per frame and of the input-to-frame latency, in ms, from the last load),
+        ``machine``.
     """
     import os
     import platform
@@ -192,6 +200,7 @@ def benchmark_explore(
     from raregal.explore.serve import BackgroundServer
     from raregal.explore.server import create_app
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         start = time.perf_counter()
         run = synthetic_run(Path(tmp) / "run", n)
@@ -199,49 +208,100 @@ def benchmark_explore(
         start = time.perf_counter()
         app = create_app(run, build_index=False)
         server_s = time.perf_counter() - start
+        sent = len(app.state.run.sent)
         with BackgroundServer(app) as server:
             if browser is not None:
-                usable, hover, redraw = _measure_loads(browser, server.url, repeats, viewport)
+                usable, hover, redraw, frames = _measure_loads(
+                    browser, server.url, repeats, viewport
+                )
             else:
                 from playwright.sync_api import sync_playwright
 
                 with sync_playwright() as p:
                     own = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-                    usable, hover, redraw = _measure_loads(own, server.url, repeats, viewport)
+                    usable, hover, redraw, frames = _measure_loads(
+                        own, server.url, repeats, viewport
+                    )
                     own.close()
     result = {
         "n": n,
         "write_run_s": round(write_s, 2),
         "server_start_s": round(server_s, 2),
-        "points_mb": round(n * 12 / 1e6, 1),
+        "points_mb": round((16 * sent + 4 * (grid_size(sent) ** 2 + 1)) / 1e6, 1),
         "page_usable_s": [round(u, 3) for u in usable],
         "page_usable_s_median": round(float(np.median(usable)), 3),
         "hover_ready_s_median": round(float(np.median(hover)), 3),
         "redraw_ms": round(float(np.median(redraw)), 1),
+        "frames": frames,
+        "tiles": n > MAX_POINTS,
+        "viewport": list(viewport),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
+        "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     logger.info("explore benchmark: %s", result)
     return result
 
 
 def _measure_loads(browser: Any, url: str, repeats: int, viewport: tuple[int, int]):
-    """Seconds to usable and to hover-ready, and ms per redraw, for ``repeats`` fresh tabs."""
-    usable, hover, redraw = [], [], []
-    for _ in range(repeats):
+    """Seconds to usable and to hover-ready, ms per redraw, and the frames of the last tab."""
+    usable, hover, redraw, frames = [], [], [], {}
+    for attempt in range(repeats):
         page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         page.goto(url)
-        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         usable.append(page.evaluate("window.raregal.ready") / 1000)
-        page.wait_for_selector("body[data-hover='1']", timeout=60_000)
+        page.wait_for_selector("body[data-hover='1']", timeout=120_000)
         hover.append(page.evaluate("window.raregal.hoverReady") / 1000)
+        page.wait_for_selector("body[data-loaded='1']", timeout=120_000)
         redraw.append(
             page.evaluate(
-                "() => { const t = performance.now(); for (let i = 0; i < 5; i++) "
-                "window.raregal.draw(); return (performance.now() - t) / 5; }"
+                "() => { const m = window.raregal.map, t = performance.now(); "
+                "for (let i = 0; i < 5; i++) m.draw(); return (performance.now() - t) / 5; }"
             )
         )
+        if attempt == repeats - 1:
+            frames = _measure_frames(page)
         page.close()
-    return usable, hover, redraw
+    return usable, hover, redraw, frames
+
+
+def _measure_frames(page: Any) -> dict[str, dict[str, float]]:
+    """Drive the map with real mouse events and summarise the page's frame log per kind."""
+    box = page.locator("#map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.evaluate("window.raregal.map.frames.length = 0")
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    for k in range(24):  # a drag: pan
+        page.mouse.move(cx + 12 * (k + 1), cy + 5 * (k + 1))
+        page.wait_for_timeout(25)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    for k in range(16):  # wheel turns: zoom in, then out
+        page.mouse.wheel(0, -240 if k < 8 else 240)
+        page.wait_for_timeout(60)
+    page.wait_for_timeout(200)
+    for k in range(40):  # the mouse moving over the map: hover
+        page.mouse.move(box["x"] + box["width"] * (0.2 + 0.015 * k),
+                        box["y"] + box["height"] * (0.3 + 0.01 * k))  # fmt: skip
+        page.wait_for_timeout(20)
+    page.wait_for_timeout(200)
+    log = page.evaluate("window.raregal.map.frames")
+    out = {}
+    for kind in ("pan", "zoom", "hover"):
+        ms = np.array([f["ms"] for f in log if f["kind"] == kind], dtype=float)
+        latency = np.array([f["latency"] for f in log if f["kind"] == kind], dtype=float)
+        if not len(ms):
+            out[kind] = {"count": 0}
+            continue
+        out[kind] = {
+            "count": len(ms),
+            "median_ms": round(float(np.median(ms)), 1),
+            "p95_ms": round(float(np.percentile(ms, 95)), 1),
+            "median_latency_ms": round(float(np.median(latency)), 1),
+            "p95_latency_ms": round(float(np.percentile(latency, 95)), 1),
+        }
+    return out
 
 
 def benchmark_neighbours(
@@ -293,18 +353,91 @@ def benchmark_neighbours(
     return result
 
 
+def write_results(
+    results: list[dict[str, Any]], out: str | Path, command: str
+) -> tuple[Path, Path]:
+    """Write ``explore.json`` and ``explore.md`` (page-usable time and frame times) to ``out``."""
+    import datetime as _dt
+    import platform
+    import subprocess
+
+    from raregal.io.atomic import atomic_path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
+                                  timeout=30).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        chromium = "unknown"
+    record = {
+        "benchmark": "explore",
+        "command": command,
+        "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "browser": f"{chromium} headless, {' '.join(CHROMIUM_ARGS)} (software rendering)",
+        "python": platform.python_version(),
+        "results": results,
+    }
+    json_path, md_path = out / "explore.json", out / "explore.md"
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+    lines = [
+        "# Explorer benchmark",
+        "",
+        f"`{command}` · {record['written']} · {record['browser']}",
+        "",
+        "Page usable: navigation to the first drawn map with its cluster list. Frames: work per "
+        "frame / time from the input event to the finished frame (median, 95th percentile), "
+        "driven by real mouse events on a "
+        f"{results[0]['viewport'][0]}x{results[0]['viewport'][1]} page."
+        if results
+        else "",
+        "",
+        "| galaxies | points MB | page usable s | redraw ms | pan ms | pan latency ms "
+        "| zoom ms | zoom latency ms | hover ms | hover latency ms | machine, load |",
+        "|---:|---:|---:|---:|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(frames: dict[str, Any], kind: str, key: str) -> str:
+        f = frames.get(kind, {})
+        if not f.get("count"):
+            return "–"
+        return f"{f[f'median_{key}']:.1f} / {f[f'p95_{key}']:.1f}"
+
+    for r in results:
+        f = r.get("frames", {})
+        load = "–".join(f"{v:g}" for v in r.get("load_1min", []))
+        tiles = " (density tiles)" if r.get("tiles") else ""
+        lines.append(
+            f"| {r['n']:,}{tiles} | {r['points_mb']} | {r['page_usable_s_median']:.2f} | "
+            f"{r['redraw_ms']:.0f} | {cell(f, 'pan', 'ms')} | {cell(f, 'pan', 'latency_ms')} | "
+            f"{cell(f, 'zoom', 'ms')} | {cell(f, 'zoom', 'latency_ms')} | "
+            f"{cell(f, 'hover', 'ms')} | {cell(f, 'hover', 'latency_ms')} | "
+            f"{r['machine']}, load {load} |"
+        )
+    with atomic_path(md_path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return json_path, md_path
+
+
 def main() -> None:
-    """Command-line entry: ``python -m raregal.explore.benchmark [--n N] [--repeats R]``."""
+    """``python -m raregal.bench.explore [--n N ...] [--repeats R] [--out DIR]``."""
     import argparse
+    import sys
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=600_000)
+    parser.add_argument("--n", type=int, nargs="+", default=[600_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--index-n", type=int, default=0, help="also time the neighbour index")
+    parser.add_argument("--out", default=None, help="write explore.json and explore.md here")
     args = parser.parse_args()
-    result = {"page": benchmark_explore(args.n, args.repeats)}
+    pages = [benchmark_explore(n, args.repeats) for n in args.n]
+    result: dict[str, Any] = {"pages": pages}
     if args.index_n:
         result["neighbours"] = benchmark_neighbours(args.index_n)
+    if args.out:
+        command = "python -m raregal.bench.explore " + " ".join(sys.argv[1:])
+        write_results(pages, args.out, command)
     print(json.dumps(result, indent=2))
 
 
