@@ -112,3 +112,50 @@ def test_parallel_chunks_place_rows_exactly_as_one_process_does():
         placed[n_jobs] = reducer.fit_transform(X)
         np.testing.assert_array_equal(reducer.sample_rows_, sample_rows(1500, 600, 0))
     np.testing.assert_array_equal(placed[1], placed[2])
+
+
+def test_other_seeds_are_laid_out_with_the_fit_and_the_rest_placed_in_each(rng):
+    """Seeds with a sample fit: each is a layout of the sample's own graph from the fit's start
+    (what ``layout_graph`` gives on one thread), every other row placed in it from the neighbour
+    search that placed it in the fit; ``reduce`` takes them as layouts sharing the graph."""
+    from raregal.reduce import reduce
+    from raregal.reduce.raregal_umap import build_graph, layout_graph, start_layout
+    from raregal.reduce.seeds import SHARES_GRAPH
+    from threads import numba_threads
+
+    X = rng.normal(size=(1200, 8)).astype(np.float32)
+    with numba_threads(1):
+        base = RaregalUmapReducer(n_components=5, n_neighbors=10, n_epochs=30, n_threads=1)
+        reducer = SampleFitReducer(base, 400, chunk_size=300, map_components=2, seeds=[7, 8])
+        placed = reducer.fit_transform(X)
+        rows = reducer.sample_rows_
+        graph = build_graph(X[rows], 10, n_threads=1)
+        expected = layout_graph(graph, start_layout(X[rows], 5), 30, random_state=7, n_threads=1)
+    seven, eight = reducer.seed_embeddings_
+    np.testing.assert_array_equal(seven[rows], expected)
+    assert seven.shape == eight.shape == placed.shape and not np.array_equal(seven, eight)
+    assert {"seed_7_layout", "seed_8_layout", "seed_transform", "map_transform"} <= set(
+        reducer.timings
+    )
+    rest = np.setdiff1d(np.arange(1200), rows)
+    nearest = np.argsort(((X[rest, None] - X[None, rows]) ** 2).sum(-1), axis=1)[:, :5]
+    sample = seven[rows]
+    spread = np.linalg.norm(sample - sample.mean(axis=0), axis=1).mean()
+    assert np.median(np.linalg.norm(seven[rest] - sample[nearest].mean(axis=1), axis=1)) < (
+        0.5 * spread
+    )
+    result = reduce(X, n_neighbors=10, n_epochs=30, n_seeds=3, fit_sample_size=400)
+    assert result.info["seed_layouts_share"] == SHARES_GRAPH and len(result.seed_embeddings) == 2
+    assert {"seed_1_layout", "seed_2_layout", "seed_transform"} <= set(result.timings)
+    assert all(e.shape == (1200, 5) and np.isfinite(e).all() for e in result.seed_embeddings)
+
+
+def test_an_engine_for_another_seed_fits_the_same_sample():
+    """Engines fitted again per seed take the first fit's neighbours, so they must fit the same
+    galaxies: the sample is drawn with the run's seed, not the layout's."""
+    from raregal.reduce import REDUCERS
+    from raregal.reduce.stage import _engine
+
+    engine = _engine(REDUCERS, "umap-learn", 5000, 1000, None, sample_seed=0, n_components=5,
+                     random_state=3)  # fmt: skip
+    assert engine.random_state == 0 and engine.base.random_state == 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -119,6 +120,11 @@ class SampleFitReducer:
         from its own fit ('raregal': ``lays_out_map``): its map of the sample, and every other
         row placed in it from the neighbour search that placed it in the fit
         (``map_layout`` returns it).
+    seeds : sequence of int, default=()
+        More seeds of the fitted layout, laid out with the fit when the base engine shares its
+        graph and start ('raregal': ``graph_`` and ``start_``): each a layout of the sample's
+        graph from the fit's start, every other row placed in it from the same neighbour search
+        (``seed_embeddings_``; ``raregal.reduce.seeds``).
 
     Attributes
     ----------
@@ -129,6 +135,8 @@ class SampleFitReducer:
         the same sample).
     map_ : ndarray of float32, shape (n, map_components) or None
         The map laid out with the fit.
+    seed_embeddings_ : list of ndarray of float32, shape (n, n_components), or None
+        One layout per seed of ``seeds``, when laid out with the fit.
     timings : dict
         ``fit_<step>`` for the base engine's steps, ``transform``, and ``map_<step>`` (seconds).
     """
@@ -143,6 +151,7 @@ class SampleFitReducer:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         n_jobs: int | None = None,
         map_components: int | None = None,
+        seeds: Sequence[int] = (),
     ) -> None:
         self.base = base
         self.fit_sample_size = fit_sample_size
@@ -150,8 +159,10 @@ class SampleFitReducer:
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.map_components = map_components
+        self.seeds = seeds
         self.timings: dict[str, float] = {}
         self.map_: np.ndarray | None = None
+        self.seed_embeddings_: list[np.ndarray] | None = None
 
     @property
     def knn_(self) -> Any:
@@ -177,11 +188,13 @@ class SampleFitReducer:
         logger.info("fitting %s on a sample of %d of %d galaxies", base_name, len(rows), n)
         fitted = self.base.fit_transform(X[rows])
         self.timings.update({f"fit_{k}": v for k, v in self.base.timings.items()})
-        self.map_ = None
+        self.map_, self.seed_embeddings_ = None, None
         lays_out = self.map_components is not None and getattr(self.base, "lays_out_map", False)
+        seed_layouts = self._seed_layouts_of_the_sample()
         if len(rows) == n:
             if lays_out:
                 self.map_ = self.base.map_layout(self.map_components)
+            self.seed_embeddings_ = seed_layouts
             return np.asarray(fitted, dtype=np.float32)
         model = getattr(self.base, "model_", None)
         if model is None or not hasattr(model, "transform"):
@@ -191,18 +204,32 @@ class SampleFitReducer:
                 column="reducer",
             )
         _exact_transform_without_index(model)
-        if lays_out and hasattr(model, "neighbour_graph"):
-            self.map_ = np.empty((n, self.map_components), dtype=np.float32)
-            self.map_[rows] = self.base.map_layout(self.map_components)
-            self.timings.update({k: v for k, v in self.base.timings.items()
-                                 if k.startswith("map_")})  # fmt: skip
+        sample_layouts: list[np.ndarray] = []
+        has_map = lays_out and hasattr(model, "neighbour_graph")
+        if hasattr(model, "neighbour_graph"):
+            if has_map:
+                sample_layouts.append(self.base.map_layout(self.map_components))
+                self.timings.update({k: v for k, v in self.base.timings.items()
+                                     if k.startswith("map_")})  # fmt: skip
+            sample_layouts += seed_layouts or []
+        if hasattr(self.base, "graph_"):
+            self.base.graph_ = None  # every layout of the sample is made: free its graph
         rest = np.ones(n, dtype=bool)
         rest[rows] = False
         start = time.perf_counter()
         logger.info("transforming the other %d galaxies in chunks of %d", n - len(rows),
                     self.chunk_size)  # fmt: skip
-        if self.map_ is not None:
-            placed = self._place_in_both(model, X[rest], rest)
+        if sample_layouts:
+            placed, others = self._place_in_all(model, X[rest], sample_layouts, has_map)
+            full_layouts = []
+            for layout, placed_rows in zip(sample_layouts, others, strict=True):
+                full = np.empty((n, layout.shape[1]), dtype=np.float32)
+                full[rows], full[rest] = layout, placed_rows
+                full_layouts.append(full)
+            if has_map:
+                self.map_ = full_layouts.pop(0)
+            if seed_layouts is not None:
+                self.seed_embeddings_ = full_layouts
         else:
             n_jobs = self.n_jobs
             if getattr(model, "parallel", False):  # its transform uses every core already
@@ -226,25 +253,48 @@ class SampleFitReducer:
         engine lays out maps from its own fit, as 'raregal' does)."""
         return self.map_ is not None
 
-    def _place_in_both(self, model: Any, X: np.ndarray, rest: np.ndarray) -> np.ndarray:
-        """Place the rows chunk by chunk in the fit and in the sample's map, from one neighbour
-        search per chunk (the search is most of a placement's cost)."""
+    def _seed_layouts_of_the_sample(self) -> list[np.ndarray] | None:
+        """The sample's layouts with ``seeds``, from the base fit's graph and start; None when
+        there are no seeds or the base engine does not keep them."""
+        graph, start = getattr(self.base, "graph_", None), getattr(self.base, "start_", None)
+        if not self.seeds or graph is None or start is None:
+            return None
+        from raregal.reduce.raregal_umap import layout_graph
+
+        layouts = []
+        for seed in self.seeds:
+            began = time.perf_counter()
+            layouts.append(layout_graph(graph, start, self.base.n_epochs, self.base.min_dist,
+                                        random_state=seed, n_threads=self.base.n_threads))
+            self.timings[f"seed_{seed}_layout"] = round(time.perf_counter() - began, 3)
+        return layouts
+
+    def _place_in_all(
+        self, model: Any, X: np.ndarray, sample_layouts: list[np.ndarray], has_map: bool
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Place the rows chunk by chunk in the fit and in each other layout of the sample (the
+        map first when ``has_map``, then the other seeds), from one neighbour search per chunk
+        (the search is most of a placement's cost). Returns the rows' positions in the fit and
+        in each layout."""
         placed = np.empty((len(X), model.n_components), dtype=np.float32)
-        sample_map = self.map_[~rest]
-        placed_map = np.empty((len(X), sample_map.shape[1]), dtype=np.float32)
+        others = [np.empty((len(X), layout.shape[1]), dtype=np.float32)
+                  for layout in sample_layouts]  # fmt: skip
         starts = range(0, len(X), self.chunk_size)
-        map_seconds = 0.0
+        seconds = [0.0] * len(sample_layouts)
         for i, start in enumerate(starts):
             rows = slice(start, start + self.chunk_size)
             graph = model.neighbour_graph(X[rows])
             placed[rows] = model.place(graph)
-            clock = time.perf_counter()
-            placed_map[rows] = model.place(graph, sample_map)
-            map_seconds += time.perf_counter() - clock
+            for j, (layout, out) in enumerate(zip(sample_layouts, others, strict=True)):
+                clock = time.perf_counter()
+                out[rows] = model.place(graph, layout)
+                seconds[j] += time.perf_counter() - clock
             logger.info("placed chunk %d of %d", i + 1, len(starts))
-        self.map_[rest] = placed_map
-        self.timings["map_transform"] = round(map_seconds, 3)
-        return placed
+        if has_map:
+            self.timings["map_transform"] = round(seconds.pop(0), 3)
+        if seconds:
+            self.timings["seed_transform"] = round(sum(seconds), 3)
+        return placed, others
 
     def map_layout(self, n_components: int, n_epochs: int | None = None) -> np.ndarray:
         """The map laid out with the fit: the base engine's map of the sample, the other rows

@@ -5,8 +5,11 @@ Seed k of a run with ``n_seeds`` K is ``random_state + k`` (k = 0..K-1); seed 0 
 With the 'raregal' engine the neighbours, the fuzzy graph and the start of the first fit are
 reused (``RaregalUmapReducer.graph_`` and ``start_``): only the layout differs
 (``raregal_umap.layout_graph``), so K seeds cost one neighbour search, one graph, one start and
-K layouts. Other engines are fitted again for each seed, given the first fit's neighbours
-(``knn``), and ``shared`` says so.
+K layouts. A sample fit of that engine (``fit_sample_size``) lays the other seeds out with its fit
+(``SampleFitReducer.seed_embeddings_``: layouts of the sample's graph from its start, every other
+galaxy placed in each from the one neighbour search that placed it in the first). Other engines
+are fitted again for each seed, given the first fit's neighbours (``knn``), and ``shared`` says
+so.
 """
 
 from __future__ import annotations
@@ -84,6 +87,10 @@ def layouts_for_seeds(
     """
     from raregal.reduce.raregal_umap import layout_graph
 
+    laid_out = getattr(first, "seed_embeddings_", None)
+    if laid_out is not None and len(laid_out) == len(seeds):  # a sample fit made them already
+        timings = {k: v for k, v in first.timings.items() if k.startswith("seed_")}
+        return SeedLayouts(list(seeds), list(laid_out), SHARES_GRAPH, timings)
     graph, start = getattr(first, "graph_", None), getattr(first, "start_", None)
     embeddings, timings = [], {}
     shared = SHARES_GRAPH if graph is not None and start is not None else SHARES_NEIGHBOURS

@@ -152,19 +152,19 @@ def reduce(
                        n_epochs=n_epochs, random_state=random_state)  # fmt: skip
     logger.info("UMAP of %d galaxies to %d dimensions (%s)", n, n_components, reducer)
     engine = registry.resolve(reducer)
-    first = _engine(registry, engine, n, fit_sample_size, map_components,
+    seeds = seed_values(random_state, n_seeds)
+    first = _engine(registry, engine, n, fit_sample_size, map_components, seeds=seeds[1:],
                     n_components=n_components, **umap_params)  # fmt: skip
     embedding = first.fit_transform(X)
     timings.update({f"embedding_{k}": v for k, v in first.timings.items()
-                    if not k.startswith("map_")})  # fmt: skip
-    seeds = seed_values(random_state, n_seeds)
+                    if not k.startswith(("map_", "seed_"))})  # fmt: skip
     seed_embeddings: list[np.ndarray] = []
     if n_seeds > 1:
         extra = layouts_for_seeds(
             first, X, seeds[1:],
             lambda seed, knn: _engine(registry, engine, n, fit_sample_size, None,
-                                      n_components=n_components, knn=knn,
-                                      **{**umap_params, "random_state": seed}),
+                                      sample_seed=random_state, n_components=n_components,
+                                      knn=knn, **{**umap_params, "random_state": seed}),
             n_epochs, min_dist,
         )  # fmt: skip
         seed_embeddings = extra.embeddings
@@ -196,14 +196,18 @@ def reduce(
 
 def _engine(
     registry: EngineRegistry, name: str, n: int, fit_sample_size: int | None,
-    map_components: int | None, **params: Any,
+    map_components: int | None, seeds: list[int] | None = None,
+    sample_seed: int | None = None, **params: Any,
 ) -> Reducer:  # fmt: skip
     """The engine ``name``, wrapped to fit on a sample when ``fit_sample_size < n`` (laying out
-    a map of ``map_components`` with the fit where the engine can)."""
+    a map of ``map_components`` and layouts with ``seeds`` with the fit where the engine can).
+    The sample is drawn with ``sample_seed`` (default: the engine's ``random_state``), so that
+    an engine for another seed fits the same galaxies and can take the first fit's ``knn``."""
     base = registry.create(name, **params)
     if fit_sample_size is None or fit_sample_size >= n:
         return base
     from raregal.reduce.sample_fit import SampleFitReducer
 
-    return SampleFitReducer(base, fit_sample_size, params.get("random_state"),
-                            map_components=map_components)  # fmt: skip
+    draw = params.get("random_state") if sample_seed is None else sample_seed
+    return SampleFitReducer(base, fit_sample_size, draw, map_components=map_components,
+                            seeds=seeds or [])  # fmt: skip
