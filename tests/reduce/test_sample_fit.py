@@ -81,12 +81,18 @@ def test_search_fitted_on_a_sample_recovers_the_planted_groups(tmp_path):
     Tolerance: a transformed galaxy is placed from its neighbours in the sample, so a group's
     leaf picks up bulk galaxies at its edge; purity is asked to reach 0.6, not the 0.7 of
     raregal.recovery's rule for a full fit (``benchmark_sample_fit`` measures the difference).
+    On one thread, where the layout is reproducible: on two, lock-free layouts vary from run to
+    run, and about one run in three (on main as here) split the 150-member group.
     """
+    from threads import numba_threads
+
     groups = (150, 120, 90)
     df = make_representations(3000, n_features=16, group_sizes=groups, seed=0)
     out = tmp_path / "run"
-    search = run_search(df, out, min_samples=20, min_cluster_size=10, n_neighbors=30,
-                        n_epochs=100, fit_sample_size=1000)  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp, numba_threads(1):
+        mp.setenv("RAREGAL_NUM_THREADS", "1")
+        search = run_search(df, out, min_samples=20, min_cluster_size=10, n_neighbors=30,
+                            n_epochs=100, fit_sample_size=1000)  # fmt: skip
     _, summary = recovery_summary(search.galaxies_, min_purity=0.6, min_fraction_held=0.9)
     assert len(summary) == len(groups) and summary["recovered"].all(), summary.to_string()
     assert np.isfinite(search.embedding_).all() and search.embedding_.shape == (3000, 5)
