@@ -244,6 +244,9 @@ class TorchEncoder:
         if self.config is not None:
             info["arch"] = self.config.arch
             info["bottleneck"] = self.config.bottleneck
+            summary = (self.config.training or {}).get("summary")
+            if summary:
+                info["trained_on"] = summary
         return info
 
 
@@ -332,6 +335,45 @@ def load_model(
         encoder = _load_folder(folder, device, bf16, image_size, name=str(folder))
     logger.info("loaded encoder %s (%s)", name, encoder.describe())
     return encoder
+
+
+def model_card(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a model is and what it was trained on, from its ``config.json`` (no torch needed).
+
+    Returns
+    -------
+    dict
+        ``name``, ``arch``, ``image_size``, ``trained_on`` (one sentence) and ``reference`` (the
+        guard's statistics of its held-out survey, ``raregal.encode.guard``; None when the model
+        records none). Fields the model does not record are None; a model that cannot be found
+        gives a card with only its ``name``.
+    """
+    name = str(name_or_path)
+    card: dict[str, Any] = {
+        "name": name, "arch": None, "image_size": None, "trained_on": None, "reference": None,
+    }  # fmt: skip
+    try:
+        if name == DEMO_NAME:
+            folder = Path(demo_model_path() or demo_weights_folder())
+        elif name.startswith(HF_PREFIXES):
+            folder = hf_cache_folder(name.split(":", 1)[1])
+        else:
+            folder = Path(name).expanduser()
+        raw = _read_config(folder if folder.is_dir() else folder.parent)
+    except (InputError, MissingDependencyError):
+        return card
+    own = raw.get("raregal", {})
+    training = own.get("training") or {}
+    card["arch"] = own.get("arch") or raw.get("architecture")
+    card["image_size"] = own.get("image_size") or (raw.get("pretrained_cfg") or {}).get(
+        "input_size", [None])[-1]  # fmt: skip
+    card["trained_on"] = training.get("summary") or (
+        "Galaxy Zoo volunteer votes of real galaxies (a Zoobot encoder; see its model card)"
+        if "zoobot" in name.lower()
+        else None
+    )
+    card["reference"] = training.get("reference")
+    return card
 
 
 def demo_weights_folder() -> Path:
