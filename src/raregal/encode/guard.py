@@ -182,7 +182,7 @@ def check_domain(
             failed.append(f"removal_{name}")
             reasons.append(f"{shares[name]:.0%} would be removed as {name.replace('_', '-')}")
     active = sum(v for k, v in shares.items() if k in rules)
-    if active > MAX_REMOVED_SHARE:
+    if active > MAX_REMOVED_SHARE and not any(f.startswith("removal_") for f in failed):
         failed.append("removal_all")
         reasons.append(f"{active:.0%} would be removed by the selection")
 

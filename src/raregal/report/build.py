@@ -24,6 +24,7 @@ from raregal import __version__
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
 from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
+from raregal.report.artifacts import create_artifact_gallery, render_artifact_gallery
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
 from raregal.report.html import render_html
@@ -336,6 +337,13 @@ def create_report(
     render_tree(shapes, out / "figures" / "tree.png")
     log.info("map and tree: %.1f s", time.perf_counter() - start)
 
+    artifact_gallery = None
+    if artifacts_kept and artifact_means is not None and has_images:
+        rows = create_artifact_gallery(cluster_rows, ARTIFACT_THRESHOLD)
+        if rows:
+            figure = render_artifact_gallery(rows, out, out / "figures" / "artifacts.jpg")
+            artifact_gallery = {"figure": f"figures/{figure.name}", "rows": rows}
+
     labels = galaxies["cluster"].to_numpy()
     n_missing = int((~shown["found"]).sum())
     context = {
@@ -365,6 +373,9 @@ def create_report(
         "artifact_clusters": [
             c["letter"] for c in cluster_rows if c["artifact"] >= ARTIFACT_THRESHOLD
         ],
+        "artifact_gallery": artifact_gallery,
+        "model": tables.record.get("model"),
+        "domain_guard": tables.record.get("domain_guard"),
         "min_purity": MIN_PURITY,
         "min_fraction_held": MIN_FRACTION_HELD,
         "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
