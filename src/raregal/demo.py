@@ -29,7 +29,12 @@ the whole demo to finish in under 10 minutes on two cores."""
 DEMO_SEED = 0
 DEMO_RARE_FRACTION = 0.01
 """Each planted rare class is 1% of the demo survey (the top of the simulator's 0.2-1% range)."""
-DEMO_ARTIFACT_FRACTION = 0.005
+DEMO_ARTIFACT_FRACTION = 0.01
+"""Each artifact type is 1% of the demo survey (120 of 12,000): with the artifact rule off
+(``--keep-artifacts``), enough of each type pass the other rules to form clusters at the demo's
+``min_samples`` and ``min_cluster_size``; with it on, the rule removes most of them."""
+DEMO_PRESET = "decals"
+"""The demo survey looks like the DESI Legacy Surveys (the paper's data)."""
 
 DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50}
 """Search parameters scaled to the demo's size. The paper's ``min_samples=300`` suits 632k
@@ -48,6 +53,8 @@ class DemoResult:
     parameters: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     report: Path | None = None
+    artifacts: dict[str, int] = field(default_factory=dict)
+    guard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_recovered(self) -> int:
@@ -63,6 +70,7 @@ def demo(
     keep_artifacts: bool = False,
     report: bool = True,
     rare_fraction: float = DEMO_RARE_FRACTION,
+    preset: str = DEMO_PRESET,
     **search_params: Any,
 ) -> DemoResult:
     """Simulate ``n`` galaxies, run the search on them with the bundled encoder, and judge it.
@@ -85,6 +93,8 @@ def demo(
         Write the HTML report.
     rare_fraction : float, default=DEMO_RARE_FRACTION
         Fraction of the survey in each planted rare class.
+    preset : str, default=DEMO_PRESET
+        How the simulated survey looks (``raregal.simulate.presets``).
     **search_params
         Overrides of ``DEMO_SEARCH``.
     """
@@ -104,6 +114,7 @@ def demo(
         rare_fraction=rare_fraction,
         artifact_fraction=DEMO_ARTIFACT_FRACTION,
         workers=workers,
+        preset=preset,
     )
     seconds["simulate"] = round(time.perf_counter() - start, 2)
     params = {**DEMO_SEARCH, **search_params, "keep_artifacts": keep_artifacts}
@@ -111,15 +122,18 @@ def demo(
     seconds.update(result.seconds)
     recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
     write_table(recovery, out / "recovery.csv")
+    artifacts = artifact_removal(out, catalog)
     run = RunFolder(out)
     run.record["demo"] = {
         "n": n,
         "seed": seed,
         "rare_fraction": rare_fraction,
         "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+        "preset": preset,
         "search_parameters": params,
         "recovered": int(summary["recovered"].sum()),
         "classes": len(summary),
+        "artifacts": artifacts,
     }
     run.record["recovery"] = summary.to_dict(orient="records")
     run.save()
@@ -138,7 +152,25 @@ def demo(
         parameters=params,
         seconds=seconds,
         report=index,
+        artifacts=artifacts,
+        guard=run.record.get("domain_guard", {}),
     )
+
+
+def artifact_removal(run_dir: Path, catalog: Path) -> dict[str, int]:
+    """How many planted artifacts the selection removed, by the artifact rule and by any rule."""
+    from raregal.constants import ID_COLUMN
+    from raregal.tables import read_table
+
+    truth = read_table(catalog, columns=[ID_COLUMN, "class_kind"])
+    selection = read_table(Path(run_dir) / "selection.parquet", columns=[ID_COLUMN, "removed_by"])
+    merged = truth.astype({ID_COLUMN: str}).merge(selection, on=ID_COLUMN, how="inner")
+    planted = merged[merged["class_kind"] == "artifact"]
+    return {
+        "planted": len(planted),
+        "removed_by_artifact_rule": int((planted["removed_by"] == "artifact").sum()),
+        "removed_by_any_rule": int((planted["removed_by"] != "").sum()),
+    }
 
 
 def planted_classes(keep_artifacts: bool) -> list[str]:
@@ -187,6 +219,14 @@ def format_summary(result: DemoResult) -> str:
             f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
             f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}"
         )
+    if result.artifacts.get("planted"):
+        a = result.artifacts
+        lines.append(
+            f"planted artifacts removed by the artifact rule: {a['removed_by_artifact_rule']} of "
+            f"{a['planted']} (by any rule: {a['removed_by_any_rule']})"
+        )
+    if result.guard.get("warned"):
+        lines.append(f"domain guard: {result.guard['message']}")
     lines.append("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     if result.report:
         lines.append(f"report: {result.report}")
