@@ -89,6 +89,8 @@ class ModelConfig:
         Input channels.
     head : bool, default=True
         Whether the model has the Dirichlet GZ DESI head (34 answers).
+    head_norm : bool, default=False
+        Whether the head layer-normalises the representation first (``DirichletHead``).
     timm_kwargs : dict, default={}
         Extra keyword arguments for ``timm.create_model``.
     training : dict, default={}
@@ -100,6 +102,7 @@ class ModelConfig:
     image_size: int = 224
     channels: int = 3
     head: bool = True
+    head_norm: bool = False
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     answers: list[str] = field(default_factory=lambda: list(ANSWER_COLUMNS))
@@ -165,7 +168,9 @@ def build_model(config: ModelConfig, pretrained_from: str | None = None):
     encoder = create_encoder(
         config.arch, config.bottleneck, config.channels, pretrained_from, **config.timm_kwargs
     )
-    head = DirichletHead(output_dim(encoder), len(config.answers)) if config.head else None
+    head = None
+    if config.head:
+        head = DirichletHead(output_dim(encoder), len(config.answers), config.head_norm)
     return BottleneckModel(encoder, head)
 
 
