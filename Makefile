@@ -1,4 +1,5 @@
-# raregal: `make demo` installs and runs the demo; `make test` installs and runs the tests.
+# raregal: `make demo` installs and runs the demo; `make test` installs and runs the tests
+# (`make test-fast` skips the slow and browser ones).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.raregal-installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 export MPLBACKEND ?= Agg
 
-.PHONY: install demo test lint bench bench-quick browser clean
+.PHONY: install demo test test-fast lint bench bench-quick browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,10 @@ lint: install
 
 test: install browser lint
 	$(PY) -m pytest -q
+
+# everything but the tests marked slow or browser (under 3 minutes on 2 cores)
+test-fast: install lint
+	$(PY) -m pytest -q -m "not slow and not browser"
 
 bench: install
 	$(PY) -m raregal.bench --out benchmarks/results

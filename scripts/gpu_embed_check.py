@@ -261,7 +261,7 @@ def embed_run(catalog: Path, out: Path, folder: Path, batch_size: int, workers: 
     """``embed`` end to end, timed from outside too; the output table checked."""
     from raregal.constants import FEATURE_PREFIX
     from raregal.encode.embed import embed
-    from raregal.tables import read_table
+    from raregal.io.tables import read_table
 
     started = time.perf_counter()
     result = embed(

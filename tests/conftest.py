@@ -13,7 +13,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
-GZ_EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gz_examples"
+GZ_EXAMPLES = Path(__file__).resolve().parent / "data" / "gz_examples"
+"""Real Galaxy Zoo cutouts that ship with the tests (see its README and NOTICE)."""
 
 
 @pytest.fixture
@@ -26,7 +27,5 @@ def rng():
 
 @pytest.fixture(scope="session")
 def gz_examples() -> Path:
-    """The real Galaxy Zoo example cutouts beside the project (read-only)."""
-    if not GZ_EXAMPLES.exists():
-        pytest.skip(f"real cutouts not found at {GZ_EXAMPLES}")
+    """The real Galaxy Zoo example cutouts in ``tests/data`` (read-only)."""
     return GZ_EXAMPLES

@@ -8,10 +8,10 @@ import logging
 import numpy as np
 import pandas as pd
 
+from raregal.io.runfolder import RunFolder
+from raregal.io.tables import write_table
 from raregal.pipeline import guard_stage, table_model
-from raregal.run import RunFolder
 from raregal.schema import FRACTION_COLUMNS
-from raregal.tables import write_table
 
 
 def _degenerate_table(path, n=100):

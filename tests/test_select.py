@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from raregal.errors import InputError
-from raregal.select import ARTIFACT, Rule, paper_rules, select
+from raregal.select import ARTIFACT_COLUMN, Rule, paper_rules, select
 
 SMOOTH = "smooth-or-featured_smooth_fraction"
 FEATURED = "smooth-or-featured_featured-or-disk_fraction"
@@ -69,7 +69,7 @@ def test_joint_edge_on_rule_multiplies_by_featured():
 
 def test_rules_are_data():
     df = table([(0.1, 0.85, 0.05, 0.1), (0.1, 0.85, 0.25, 0.1)])
-    strict = [Rule("artifact", ARTIFACT.column, 0.2)]
+    strict = [Rule("artifact", ARTIFACT_COLUMN, 0.2)]
     selection, counts = select(df, strict)
     assert selection["kept"].tolist() == [True, False]
     assert counts["removed_artifact"] == 1
@@ -93,3 +93,32 @@ def test_infinite_fraction_is_refused():
 def test_unknown_edge_on_rule_is_refused():
     with pytest.raises(InputError, match=r"edge_on_rule.*'conditional', 'joint'.*got 'both'"):
         paper_rules(edge_on_rule="both")
+
+
+def test_fractions_outside_zero_one_are_refused_naming_column_and_count():
+    """Issue 16, case 5: -3.0 and 7.5 passed and changed the selection."""
+    df = table([(0.1, 0.85, 0.05, 0.1)] * 4)
+    df.loc[[0, 1], SMOOTH] = [-3.0, 7.5]
+    df.loc[3, SMOOTH] = 1.0004  # rounding: accepted
+    with pytest.raises(InputError, match=rf"column '{SMOOTH}' holds 2 value\(s\) outside \[0, 1\] "
+                       r"\(e\.g\. -3, 7\.5\)") as info:  # fmt: skip
+        select(df)
+    assert (info.value.column, info.value.count) == (SMOOTH, 2)
+
+
+def test_an_all_nan_fraction_column_is_refused():
+    """Issue 16, case 5: a table whose fractions are all NaN said nothing."""
+    df = table([(0.1, 0.85, 0.05, 0.1)] * 3)
+    df[EDGE] = np.nan
+    with pytest.raises(InputError, match=rf"column '{EDGE}' is NaN for all 3 galaxies: the "
+                       r"'edge_on' rule cannot be applied"):  # fmt: skip
+        select(df)
+
+
+def test_text_in_a_fraction_column_is_refused_naming_it():
+    """Issue 16, case 10: a fraction column holding strings was a ValueError traceback."""
+    df = table([(0.1, 0.85, 0.05, 0.1)] * 3)
+    df[SMOOTH] = ["0.1", "lots", "n/a"]
+    with pytest.raises(InputError, match=rf"'{SMOOTH}' holds 2 value\(s\) that are not numbers "
+                       r"\(e\.g\. 'lots', 'n/a'\)"):  # fmt: skip
+        select(df)

@@ -12,9 +12,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "RareClassSearch": "raregal.search",
-    "read_table": "raregal.tables",
-    "write_table": "raregal.tables",
-    "RunFolder": "raregal.run",
+    "read_table": "raregal.io.tables",
+    "write_table": "raregal.io.tables",
+    "RunFolder": "raregal.io.runfolder",
 }
 
 __all__ = ["RareClassSearch", "RunFolder", "__version__", "read_table", "write_table"]

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from raregal.run import RunFolder
-from raregal.tables import write_table
+from raregal.cluster.stability import stable_count
+from raregal.io.runfolder import RunFolder
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,12 @@ DEMO_ARTIFACT_FRACTION = 0.01
 DEMO_PRESET = "decals"
 """The demo survey looks like the DESI Legacy Surveys (the paper's data)."""
 
-DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50}
+DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50,
+                               "n_seeds": 3}  # fmt: skip
 """Search parameters scaled to the demo's size. The paper's ``min_samples=300`` suits 632k
 featured galaxies, where a class needs a few hundred members to stand out; the demo's classes
-have about a hundred featured members, so the density scale is set to 25."""
+have about a hundred featured members, so the density scale is set to 25. Three UMAP seeds show
+which clusters survive a change of seed (``seed_stability``)."""
 
 
 @dataclass
@@ -120,23 +123,28 @@ def demo(
     params = {**DEMO_SEARCH, **search_params, "keep_artifacts": keep_artifacts}
     result = run_pipeline(catalog, out, model=model, report=False, **params)
     seconds.update(result.seconds)
-    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts)
-    write_table(recovery, out / "recovery.csv")
-    artifacts = artifact_removal(out, catalog)
+    recovery, summary = judge_recovery(result.search.galaxies_, keep_artifacts,
+                                       result.search.seed_labels_)  # fmt: skip
     run = RunFolder(out)
-    run.record["demo"] = {
-        "n": n,
-        "seed": seed,
-        "rare_fraction": rare_fraction,
-        "artifact_fraction": DEMO_ARTIFACT_FRACTION,
-        "preset": preset,
-        "search_parameters": params,
-        "recovered": int(summary["recovered"].sum()),
-        "classes": len(summary),
-        "artifacts": artifacts,
-    }
-    run.record["recovery"] = summary.to_dict(orient="records")
-    run.save()
+    with run.transaction():
+        run.write_table("recovery", recovery)
+        artifacts = artifact_removal(run, catalog)
+        run.record["demo"] = {
+            "n": n,
+            "seed": seed,
+            "rare_fraction": rare_fraction,
+            "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+            "preset": preset,
+            "search_parameters": params,
+            "recovered": int(summary["recovered"].sum()),
+            "classes": len(summary),
+            "artifacts": artifacts,
+        }
+        if "seeds_recovered" in summary:
+            stable = summary["recovered"] & (summary["seeds_recovered"] >= stable_count(
+                int(summary["n_seeds"].iloc[0]) if len(summary) else 1))  # fmt: skip
+            run.record["demo"]["recovered_and_stable"] = int(stable.sum())
+        run.record["recovery"] = summary.to_dict(orient="records")
     index = None
     if report:
         from raregal.report import build_report
@@ -157,14 +165,16 @@ def demo(
     )
 
 
-def artifact_removal(run_dir: Path, catalog: Path) -> dict[str, int]:
+def artifact_removal(run: RunFolder, catalog: Path) -> dict[str, int]:
     """How many planted artifacts the selection removed, by the artifact rule and by any rule."""
     from raregal.constants import ID_COLUMN
-    from raregal.tables import read_table
+    from raregal.io.tables import read_table
 
     truth = read_table(catalog, columns=[ID_COLUMN, "class_kind"])
-    selection = read_table(Path(run_dir) / "selection.parquet", columns=[ID_COLUMN, "removed_by"])
-    merged = truth.astype({ID_COLUMN: str}).merge(selection, on=ID_COLUMN, how="inner")
+    selection = run.read_table("selection", columns=[ID_COLUMN, "removed_by"])
+    merged = truth.astype({ID_COLUMN: str}).merge(
+        selection.astype({ID_COLUMN: str}), on=ID_COLUMN, how="inner"
+    )
     planted = merged[merged["class_kind"] == "artifact"]
     return {
         "planted": len(planted),
@@ -182,13 +192,22 @@ def planted_classes(keep_artifacts: bool) -> list[str]:
 
 
 def judge_recovery(
-    galaxies: pd.DataFrame, keep_artifacts: bool = False
+    galaxies: pd.DataFrame, keep_artifacts: bool = False, seed_labels: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Recovery table (planted classes only) and per-class summary of the demo's clusters."""
-    from raregal.recovery import recovery_summary
+    """Recovery table (planted classes only) and per-class summary of the demo's clusters.
+
+    With ``seed_labels`` (the run's seed_clusters table, rows as ``galaxies``) the summary also
+    says in how many seeds each class is recovered (``seeds_recovered``, of ``n_seeds``).
+    """
+    from raregal.io.runfolder import seed_cluster_columns
+    from raregal.recovery import recovery_summary, seeds_recovered
 
     classes = planted_classes(keep_artifacts)
     table, summary = recovery_summary(galaxies, classes=classes)
+    if seed_labels is not None:
+        found = seeds_recovered(galaxies["true_class"], seed_labels, classes)
+        summary["seeds_recovered"] = summary["true_class"].map(found).fillna(0).astype(int)
+        summary["n_seeds"] = len(seed_cluster_columns(seed_labels))
     table = table[table["true_class"].isin(classes)]
     return table[["true_class", "cluster", "purity", "completeness"]].reset_index(
         drop=True
@@ -196,29 +215,53 @@ def judge_recovery(
 
 
 def format_summary(result: DemoResult) -> str:
-    """The demo's closing summary: clusters, the planted class each matches, recovery."""
-    clusters = result.clusters
+    """The demo's closing summary: clusters by interest with what sets each apart and the planted
+    class it matches (the main population folded into one line), and the recovery."""
+    from raregal.discover.ranking import display_order
+    from raregal.recovery import MIN_PURITY
+
+    clusters = display_order(result.clusters)
     lines = [
         f"run folder: {result.run_dir}",
         "search parameters (scaled to the demo's size): "
         + ", ".join(f"{k}={v}" for k, v in result.parameters.items()),
-        f"clusters found: {len(clusters)}",
+        f"clusters found: {len(clusters)}, by how rare they look:",
     ]
     best = result.recovery.sort_values("purity", ascending=False).drop_duplicates("cluster")
     match = best.set_index("cluster")
-    for row in clusters.itertuples():
+    main = (clusters["main_population"].to_numpy(bool) if "main_population" in clusters
+            else np.zeros(len(clusters), bool))  # fmt: skip
+    for row in clusters[~main].itertuples():
         label = f"  {row.letter:>3} size {row.size:5d}"
         if row.cluster in match.index:
             m = match.loc[row.cluster]
             label += f"  {m.true_class} (purity {m.purity:.2f}, completeness {m.completeness:.2f})"
+        if getattr(row, "description", ""):
+            label += f"\n        {row.description}"
         lines.append(label)
+    if main.any():
+        folded = clusters[main]
+        pure = [c for c in folded["cluster"]
+                if c in match.index and match.loc[c, "purity"] >= MIN_PURITY]  # fmt: skip
+        planted = sorted({str(match.loc[c, "true_class"]) for c in pure})
+        lines.append(
+            f"  main population: {len(folded)} clusters of {int(folded['size'].sum()):,} galaxies "
+            f"no more distinct than the average ({', '.join(folded['letter'])})"
+            + (f"; pure clusters of {', '.join(planted)} among them" if planted else "")
+        )
     lines.append(f"planted classes recovered: {result.n_recovered} of {len(result.summary)}")
     for row in result.summary.itertuples():
         mark = "yes" if row.recovered else "no "
-        lines.append(
-            f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
-            f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}"
-        )
+        line = (f"  {mark} {row.true_class:<18} members {row.members:4d}  held in pure clusters "
+                f"{row.fraction_held:.0%}  best purity {row.best_purity:.2f}")  # fmt: skip
+        if hasattr(row, "seeds_recovered"):
+            line += f"  recovered in {row.seeds_recovered}/{row.n_seeds} seeds"
+        lines.append(line)
+    if "seed_stability" in clusters and clusters["seed_stability"].notna().any():
+        n_seeds = int(result.summary["n_seeds"].iloc[0]) if "n_seeds" in result.summary else 1
+        found = (clusters["seed_stability"] * n_seeds).round().astype(int)
+        counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
+        lines.append(f"clusters found again with other seeds: {counts} of {n_seeds} seeds")
     if result.artifacts.get("planted"):
         a = result.artifacts
         lines.append(

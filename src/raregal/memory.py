@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from raregal.config import DEFAULTS
 from raregal.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -177,10 +178,10 @@ def _cgroup_free() -> int | None:
 def estimate_umap(
     n: int,
     n_features: int,
-    n_neighbors: int = 50,
-    n_components: int = 5,
-    fit_sample_size: int | None = None,
-    reducer: str = "raregal",
+    n_neighbors: int = DEFAULTS["n_neighbors"],
+    n_components: int = DEFAULTS["n_components"],
+    fit_sample_size: int | None = DEFAULTS["fit_sample_size"],
+    reducer: str = DEFAULTS["reducer"],
 ) -> MemoryEstimate:
     """Peak memory of the neighbours + UMAP stage (two UMAPs in turn, sharing neighbours).
 
@@ -205,7 +206,10 @@ def estimate_umap(
 
 
 def estimate_hdbscan(
-    n: int, n_dims: int = 5, min_samples: int = 300, engine: str = "fast_hdbscan"
+    n: int,
+    n_dims: int = DEFAULTS["n_components"],
+    min_samples: int = DEFAULTS["min_samples"],
+    engine: str = DEFAULTS["engine"],
 ) -> MemoryEstimate:
     """Peak memory of HDBSCAN on ``n`` points of ``n_dims`` dimensions.
 
@@ -360,22 +364,17 @@ def check_memory(
 # ----------------------------------------------------------------------------- the stages
 
 
-def _resolve(name: str, cpu_default: str) -> str:
-    """The engine 'auto' stands for here (cuML when installed)."""
-    if name != "auto":
-        return name
-    from raregal.cuml_engines import cuml_available
-
-    return "cuml" if cuml_available() else cpu_default
-
-
 def check_reduce_memory(
     n: int, n_features: int, params: dict[str, Any], ignore: bool = False
 ) -> MemoryEstimate:
-    """``check_memory`` of the neighbours + UMAP stage for a search's reduce parameters."""
+    """``check_memory`` of the neighbours + UMAP stage for a search's reduce parameters
+    (missing ones take the defaults of ``raregal.config.DEFAULTS``)."""
+    from raregal.reduce.engines import REDUCERS
+
+    p = {**DEFAULTS, **params}
     estimate = estimate_umap(
-        n, n_features, params.get("n_neighbors", 50), params.get("n_components", 5),
-        params.get("fit_sample_size"), _resolve(params.get("reducer", "raregal"), "raregal"),
+        n, n_features, p["n_neighbors"], p["n_components"], p["fit_sample_size"],
+        REDUCERS.resolve(p["reducer"]),
     )  # fmt: skip
     return check_memory(estimate, ignore=ignore)
 
@@ -384,6 +383,8 @@ def check_cluster_memory(
     n: int, n_dims: int, params: dict[str, Any], ignore: bool = False
 ) -> MemoryEstimate:
     """``check_memory`` of the HDBSCAN stage for a search's clustering parameters."""
-    engine = _resolve(params.get("engine", "fast_hdbscan"), "fast_hdbscan")
-    estimate = estimate_hdbscan(n, n_dims, params.get("min_samples", 300), engine)
+    from raregal.cluster.engines import CLUSTERERS
+
+    p = {**DEFAULTS, **params}
+    estimate = estimate_hdbscan(n, n_dims, p["min_samples"], CLUSTERERS.resolve(p["engine"]))
     return check_memory(estimate, ignore=ignore)

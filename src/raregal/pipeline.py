@@ -18,13 +18,11 @@ import pandas as pd
 
 from raregal.constants import FILE_COLUMN, ID_COLUMN
 from raregal.errors import InputError
-from raregal.run import RunFolder
-from raregal.tables import FORMATS, guess_format, read_table
+from raregal.io.runfolder import CARRIED_COLUMNS, RunFolder
+from raregal.io.tables import FORMATS, guess_format, read_table
 
 logger = logging.getLogger(__name__)
 
-CATALOG_COLUMNS = ("ra", "dec", FILE_COLUMN, "true_class")
-"""Catalog columns carried into the representation table, and so into ``galaxies.parquet``."""
 
 EMBED_FOLDER = "embed"
 REPRESENTATIONS = "representations"
@@ -102,12 +100,15 @@ def embed_stage(
     """Encode the images of ``source`` into ``RUN/representations.parquet`` (cached by inputs).
 
     The table holds ``id_str``, ``feat_*``, the vote fractions and the catalog columns
-    (``CATALOG_COLUMNS``) that the source has, with absolute ``file_loc``.
+    (``raregal.io.runfolder.CARRIED_COLUMNS``) that the source has, with absolute ``file_loc``.
     """
     from raregal.encode.embed import embed
+    from raregal.report.sky import table_is_simulated
 
     if kind == "catalog":
         upstream = run.add_input("catalog", source)
+        if table_is_simulated(source):  # made-up ra, dec: pictures switch sky links off
+            run.record["inputs"]["catalog"]["simulated"] = True
     else:
         upstream = f"folder:{source.resolve()}:{_folder_digest(source)}"
         run.record["inputs"]["images"] = {"path": str(source.resolve()), "checksum": upstream}
@@ -115,7 +116,7 @@ def embed_stage(
     with run.stage("embed", params, upstream=upstream, outputs=(REPRESENTATIONS,)) as stage:
         if stage.reused:
             logger.info("embed: reusing %s", run.table_path(REPRESENTATIONS))
-            return run.table_path(REPRESENTATIONS)
+            return run.source_path(REPRESENTATIONS)
         raw = run.path / EMBED_FOLDER / "representations.parquet"
         result = embed(source, raw, model, overwrite=raw.exists(), **embed_options)
         representations = read_table(result.path)
@@ -124,13 +125,16 @@ def embed_stage(
         run.set_count("images", result.n_images)
         run.set_count("embedded", result.n_rows)
         run.set_count("unreadable_images", result.n_failed)
-        run.write_table(REPRESENTATIONS, representations, metadata={"model": str(model)})
+        metadata = {"model": str(model)}
+        if kind == "catalog" and table_is_simulated(source):
+            metadata["simulated"] = True
+        run.write_table(REPRESENTATIONS, representations, key=stage.key, metadata=metadata)
         stage.note(
             images_per_second=round(result.images_per_second, 2),
             failures_table=str(result.failures_path),
             failures=len(failures),
         )
-    return run.table_path(REPRESENTATIONS)
+    return run.source_path(REPRESENTATIONS)
 
 
 def guard_stage(
@@ -159,7 +163,7 @@ def table_model(source: Path) -> dict[str, Any]:
 
     import pyarrow.parquet as pq
 
-    from raregal.tables import METADATA_KEY
+    from raregal.io.tables import METADATA_KEY
 
     described: Any = {}
     if guess_format(source) == "parquet":
@@ -193,7 +197,7 @@ def _with_catalog_columns(representations: pd.DataFrame, source: Path) -> pd.Dat
     extra = image_table(source)[0][[ID_COLUMN, FILE_COLUMN]]
     if not source.is_dir():
         catalog = read_table(source)
-        keep = [c for c in CATALOG_COLUMNS if c in catalog.columns and c != FILE_COLUMN]
+        keep = [c for c in CARRIED_COLUMNS if c in catalog.columns and c != FILE_COLUMN]
         columns = catalog[[ID_COLUMN, *keep]].astype({ID_COLUMN: str})
         extra = extra.merge(columns, on=ID_COLUMN, how="left", validate="one_to_one")
     extra = extra.astype({ID_COLUMN: str})
@@ -238,33 +242,35 @@ def run_pipeline(
     -------
     PipelineResult
     """
-    from raregal.search import run_search
+    from raregal.search.run import SEARCH_TABLES, run_search
 
     source = Path(source)
     kind = input_kind(source)
     run = RunFolder(out)
     seconds: dict[str, float] = {}
-    run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
-    if kind == "representations":
-        representations: Path = source
-        run.record["model"] = table_model(source)
-    else:
-        run.record["pipeline"]["model"] = str(model)
+    with run.transaction(whole=True):  # embed and search: one commit
+        if source.is_file():
+            writes = SEARCH_TABLES + (() if kind == "representations" else (REPRESENTATIONS,))
+            run.refuse_input(source, "source", writes)
+        run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
+        if kind == "representations":
+            representations: Path = source
+            run.record["model"] = table_model(source)
+        else:
+            run.record["pipeline"]["model"] = str(model)
+            start = time.perf_counter()
+            representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
+            seconds["embed"] = round(time.perf_counter() - start, 2)
+            guard_stage(run, representations, model, bool(search_params.get("keep_artifacts")))
         start = time.perf_counter()
-        representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
-        seconds["embed"] = round(time.perf_counter() - start, 2)
-        guard_stage(run, representations, model, bool(search_params.get("keep_artifacts")))
-    run.save()
-    start = time.perf_counter()
-    search = run_search(representations, run.path, morphology=morphology, **search_params)
-    seconds["search"] = round(time.perf_counter() - start, 2)
+        search = run_search(representations, run, morphology=morphology, **search_params)
+        seconds["search"] = round(time.perf_counter() - start, 2)
     index = None
     if report:
         from raregal.report import build_report
 
-        run = RunFolder(run.path)  # run_search saved its own record
         start = time.perf_counter()
-        with run.stage("report", dict(report_options or {})) as stage:
+        with run.transaction(), run.stage("report", dict(report_options or {})) as stage:
             index = build_report(run.path, **(report_options or {}))
             stage.note(index=str(index))
         seconds["report"] = round(time.perf_counter() - start, 2)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from raregal.constants import NOISE
 from raregal.errors import InputError
-from raregal.tables import require_columns
+from raregal.io.tables import require_columns
 
 MIN_PURITY = 0.7
 MIN_FRACTION_HELD = 0.2
@@ -126,3 +126,35 @@ def recovery_summary(
 def recovered_fraction(summary: pd.DataFrame) -> float:
     """Fraction of the judged classes that are recovered."""
     return float(np.mean(summary["recovered"])) if len(summary) else 0.0
+
+
+def seeds_recovered(
+    true_class: pd.Series | np.ndarray,
+    seed_labels: pd.DataFrame,
+    classes: Iterable[str] | None = None,
+) -> pd.Series:
+    """In how many seeds each class is recovered (the rule above, applied to each seed's labels).
+
+    Parameters
+    ----------
+    true_class : Series or ndarray, shape (n,)
+        The class of each galaxy, in the rows of ``seed_labels``.
+    seed_labels : DataFrame
+        The ``cluster_seed_<seed>`` columns of a run's seed_clusters table.
+    classes : iterable of str, default=None
+        As in ``recovery_summary``.
+
+    Returns
+    -------
+    Series of int, indexed by class
+    """
+    from raregal.io.runfolder import seed_cluster_columns
+
+    counts: pd.Series | None = None
+    for column in seed_cluster_columns(seed_labels):
+        frame = pd.DataFrame({"true_class": np.asarray(true_class),
+                              "cluster": seed_labels[column].to_numpy()})  # fmt: skip
+        _, summary = recovery_summary(frame, classes=classes)
+        found = summary.set_index("true_class")["recovered"].astype(int)
+        counts = found if counts is None else counts + found
+    return counts if counts is not None else pd.Series(dtype=int)

@@ -170,7 +170,7 @@ def write_representations(path: str | os.PathLike[str], n: int, **kwargs) -> Pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from raregal.tables import atomic_path
+    from raregal.io.atomic import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

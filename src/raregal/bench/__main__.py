@@ -1,6 +1,7 @@
 """Run raregal's benchmarks and write JSON and Markdown results.
 
-``python -m raregal.bench [--quick] [--only SUITE ...] [--sizes N ...] [--seeds S ...] --out DIR``
+``python -m raregal.bench [--quick] [--only SUITE ...] [--sizes N ...] [--seeds S ...]
+[--configs C ...] [--predict-n N] [--predict-fit-n N] --out DIR``
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from raregal.bench.harness import SUITES, BenchParams, run_benchmarks
+from raregal.bench.speed import CONFIGS
 
 
 def parse(argv: list[str]) -> BenchParams:
@@ -25,9 +27,13 @@ def parse(argv: list[str]) -> BenchParams:
     parser.add_argument("--seeds", nargs="+", type=int, help="recovery/stability seeds")
     parser.add_argument("--quality-size", type=int, help="rows of the recovery/stability data")
     parser.add_argument(
-        "--configs", nargs="+", default=["raregal", "reference"], choices=["raregal", "reference"],
+        "--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS),
         help="speed-suite configurations",
     )  # fmt: skip
+    parser.add_argument("--predict-n", type=int,
+                        help="predict suite: new galaxies placed for the speed figure")
+    parser.add_argument("--predict-fit-n", type=int,
+                        help="predict suite: galaxies of the run they are placed into")
     parser.add_argument(
         "--collect",
         action="store_true",
@@ -38,7 +44,7 @@ def parse(argv: list[str]) -> BenchParams:
     )
     args = parser.parse_args(argv)
     names = ("out", "work", "only", "quick", "sizes", "seeds", "quality_size", "configs",
-             "collect", "image_n")  # fmt: skip
+             "collect", "image_n", "predict_n", "predict_fit_n")  # fmt: skip
     return BenchParams(**{name: getattr(args, name) for name in names})
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 GROUP_FRACTIONS = (1 / 200, 1 / 300, 1 / 500, 1 / 800)
 

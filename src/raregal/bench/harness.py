@@ -1,8 +1,12 @@
 """Run the benchmark suites and write ``bench.json`` and ``bench.md`` (atomically) to ``out``.
 
 Suites, by name: ``recovery`` (planted classes across seeds, and the artifact experiment),
-``stability`` (across UMAP seeds), ``speed`` (raregal against the reference, scaling sweep) and
-``throughput`` (the simulator's, encoder's and explorer's own benchmark functions). ``quick``
+``stability`` (across UMAP seeds, each a whole search), ``seeds`` (one search with three seeds
+sharing neighbours, graph and start: stability and cost), ``predict`` (new galaxies into a run:
+self-consistency, held-out recovery, speed), ``speed`` (raregal, raregal with three seeds and the
+reference, scaling sweep), ``throughput`` (the simulator's, encoder's and explorer's own
+benchmark functions) and ``discovery`` (search from examples, the weirdest-first queue and the
+cluster ranking on the demo survey). ``quick``
 shrinks every size so that the whole run takes about a minute (the CI smoke test). Results of a
 suite run earlier into the same ``out`` are kept when that suite is not run again.
 """
@@ -19,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from raregal.bench.machine import machine, timestamp, versions
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
 PAPER_SIZES = (50_000, 100_000, 200_000, 632_000)
 QUICK_SIZES = (3_000, 6_000)
+DISCOVERY_SEEDS = (0, 5)
+"""Demo seeds of the discovery suite (the README's)."""
 
 
 @dataclass
@@ -46,14 +52,17 @@ class BenchParams:
         Seeds of the recovery and stability suites; None means 0, 1, 2 (0, 1 with ``quick``).
     quality_size : int, default=None
         Rows of the recovery and stability data sets; None means 20,000 (2,000 with ``quick``).
-    configs : list of str, default=('raregal', 'reference')
-        Speed-suite configurations.
+    configs : list of str, default=every one of ``raregal.bench.speed.CONFIGS``
+        Speed-suite configurations (raregal, raregal-3-seeds, reference).
     collect : bool, default=False
         Speed suite: gather finished records from ``work`` without running anything.
     image_n : int, default=None
-        Galaxies of the image-level recovery run (the demo's simulated survey through the
-        bundled encoder, with and without the artifact rule); None means the demo's size
-        (none with ``quick``); 0 skips it.
+        Galaxies of the image-level recovery and predict runs (the demo's simulated survey
+        through the bundled encoder; recovery with and without the artifact rule); None means
+        the demo's size (none with ``quick``); 0 skips them.
+    predict_n, predict_fit_n : int, default=None
+        Predict suite: new galaxies placed, and galaxies of the run they go into, for the speed
+        figure; None means 100,000 and 100,000 (2,000 and 3,000 with ``quick``).
     """
 
     out: Path
@@ -63,9 +72,16 @@ class BenchParams:
     sizes: list[int] | None = None
     seeds: list[int] | None = None
     quality_size: int | None = None
-    configs: list[str] = field(default_factory=lambda: ["raregal", "reference"])
+    configs: list[str] = field(default_factory=lambda: ["raregal", "raregal-3-seeds", "reference"])
     collect: bool = False
     image_n: int | None = None
+    predict_n: int | None = None
+    predict_fit_n: int | None = None
+
+    def resolved_predict_sizes(self) -> tuple[int, int]:
+        """(galaxies of the run, new galaxies placed) of the predict suite's speed figure."""
+        fit_n = self.predict_fit_n or (3_000 if self.quick else 100_000)
+        return fit_n, self.predict_n or (2_000 if self.quick else 100_000)
 
     def resolved_image_n(self) -> int:
         if self.image_n is not None:
@@ -105,25 +121,45 @@ def _stability(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -
     return run_stability(params.resolved_quality_size(), params.resolved_seeds())
 
 
+def _seeds(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.seeds import run_seeds
+
+    return run_seeds(params.resolved_quality_size())
+
+
+def _predict(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.predict import run_predict
+
+    fit_n, predict_n = params.resolved_predict_sizes()
+    return run_predict(params.resolved_quality_size(), params.work / "predict", fit_n, predict_n,
+                       params.resolved_image_n())  # fmt: skip
+
+
 def _throughput(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     from raregal.bench.throughput import run_throughput
 
     return run_throughput(params.quick)
 
 
+def _discovery(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    from raregal.bench.discovery import run_discovery
+
+    return run_discovery(params.work, params.seeds or list(DISCOVERY_SEEDS), params.quick)
+
+
 SUITES: dict[str, Callable[..., dict[str, Any]]] = {
     "recovery": _recovery,
     "stability": _stability,
+    "seeds": _seeds,
+    "predict": _predict,
     "speed": _speed,
     "throughput": _throughput,
+    "discovery": _discovery,
 }
 
 
 def run_benchmarks(params: BenchParams, argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the chosen suites; returns the whole record that ``bench.json`` holds."""
-    from raregal.fastumap import register
-
-    register()
     names = params.only or list(SUITES)
     unknown = sorted(set(names) - set(SUITES))
     if unknown:

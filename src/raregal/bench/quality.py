@@ -100,13 +100,11 @@ def search_labels(
 ) -> np.ndarray:
     """Leaf labels of the 5-D UMAP (``n_neighbors=50``) + HDBSCAN search of ``X``."""
     from raregal.cluster import cluster
-    from raregal.fastumap import register
-    from raregal.reduce import make_reducer
+    from raregal.reduce import REDUCERS
 
-    register()
     names = PIPELINES[pipeline]
-    reducer = make_reducer(names["reducer"], n_components=5, n_neighbors=50,
-                           random_state=umap_seed, n_epochs=n_epochs)  # fmt: skip
+    reducer = REDUCERS.create(names["reducer"], n_components=5, n_neighbors=50,
+                              random_state=umap_seed, n_epochs=n_epochs)  # fmt: skip
     embedding = reducer.fit_transform(X)
     return cluster(embedding, engine=names["engine"], min_samples=min_samples,
                    min_cluster_size=min_cluster_size).labels  # fmt: skip

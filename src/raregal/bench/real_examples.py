@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from raregal.bench.machine import timestamp
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 

@@ -30,13 +30,27 @@ def _speed(suite: dict[str, Any]) -> str:
     parts = [_table(["N", "config", "neighbours s", "layout s", "HDBSCAN s", "search s",
                      "peak GiB", "planted recovered", "clustered", "leaves",
                      "load before/after"], rows)]  # fmt: skip
-    agree = [[n, s.get("speedup", {}).get("search"), *(
+    agree = [[n, s.get("speedup", {}).get("search"), s.get("seeds_vs_one_seed"),
+              s.get("seeds_vs_reference"), *(
         s.get("agreement", {}).get(k) for k in
         ("engines_same_input_ari", "engines_same_input_clustered_ari", "pipelines_ari",
          "pipelines_clustered_ari"))] for n, s in suite.get("sizes", {}).items()]  # fmt: skip
-    parts.append(_table(["N", "search speed-up", "ARI engines, same 5-D input",
-                         "ARI (clustered only)", "ARI raregal vs reference",
-                         "ARI (clustered only)"], agree))  # fmt: skip
+    parts.append(_table(["N", "search speed-up", "3 seeds / 1 seed", "3 seeds / reference",
+                         "ARI engines, same 5-D input", "ARI (clustered only)",
+                         "ARI raregal vs reference", "ARI (clustered only)"], agree))  # fmt: skip
+    seeds = [[n, *(rec["seeds"].get(k) for k in ("clusters", "found_in_3", "found_in_2",
+                                                 "found_in_1", "stable_members",
+                                                 "planted_recovered_and_stable",
+                                                 "planted_seeds_recovered")),
+              rec.get("first_seed_s"), rec.get("search_s")]
+             for n, size in suite.get("sizes", {}).items()
+             for name, rec in size["configs"].items() if rec and rec.get("seeds")]  # fmt: skip
+    if seeds:
+        header = ["N", "clusters", "in 3 of 3", "in 2 of 3", "in 1 of 3", "members in stable",
+                  "planted recovered and stable", "seeds recovering each group", "first seed s",
+                  "3 seeds s"]  # fmt: skip
+        parts.append("Three seeds sharing neighbours, graph and start (raregal-3-seeds):\n\n"
+                     + _table(header, seeds))
     growth = suite.get("growth_exponents", {})
     if growth:
         stages = sorted({s for g in growth.values() for s in g})

@@ -1,9 +1,9 @@
 """Throughput suite: calls the other stages' own benchmark functions (never re-implements them).
 
-- simulator: ``raregal.simulate.survey.benchmark_simulator`` (images per second, one core, at the
-  demo's size);
-- encoder: ``raregal.encode.bench.benchmark_embed`` on cutouts of a small simulated survey;
-- explorer: ``raregal.explore.benchmark.benchmark_explore`` (page-usable time in Chromium) and
+- simulator: ``raregal.bench.simulate.benchmark_simulator`` (images per second, one core, at
+  the demo's size);
+- encoder: ``raregal.bench.embed.benchmark_embed`` on cutouts of a small simulated survey;
+- explorer: ``raregal.bench.explore.benchmark_explore`` (page-usable time in Chromium) and
   ``benchmark_neighbours`` ('more like this' index build, query, recall).
 
 A hook that fails is recorded with its error (and logged), so one missing browser does not hide
@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 def _simulator(quick: bool) -> dict[str, Any]:
     """At the demo's size: the bundled encoder's input, at which the demo renders its survey."""
+    from raregal.bench.simulate import benchmark_simulator
     from raregal.encode.models import model_card
-    from raregal.simulate.survey import benchmark_simulator
 
     n = 20 if quick else 200
     size = int(model_card("demo")["image_size"] or 128)
@@ -34,9 +34,9 @@ def _simulator(quick: bool) -> dict[str, Any]:
 
 
 def _encoder(quick: bool) -> dict[str, Any]:
-    from raregal.encode.bench import benchmark_embed
+    from raregal.bench.embed import benchmark_embed
+    from raregal.io.tables import read_table
     from raregal.simulate.survey import simulate_survey
-    from raregal.tables import read_table
 
     n_survey, n_images = (16, 16) if quick else (64, 256)
     image_size, batch = (64, 8) if quick else (224, 64)
@@ -51,13 +51,13 @@ def _encoder(quick: bool) -> dict[str, Any]:
 
 
 def _explorer(quick: bool) -> dict[str, Any]:
-    from raregal.explore.benchmark import benchmark_explore
+    from raregal.bench.explore import benchmark_explore
 
     return benchmark_explore(n=2_000 if quick else 600_000, repeats=1 if quick else 3)
 
 
 def _neighbours(quick: bool) -> dict[str, Any]:
-    from raregal.explore.benchmark import benchmark_neighbours
+    from raregal.bench.explore import benchmark_neighbours
 
     return benchmark_neighbours(n=2_000 if quick else 100_000)
 

@@ -71,7 +71,7 @@ def embed_cli(
         result = embed_ray(
             source, out, model, address=address, batch_size=batch_size, shard_size=shard_size,
             image_size=image_size, zoom=zoom, overwrite=overwrite, progress=progress,
-            num_actors=num_actors, memory_check=not ignore_memory_check,
+            num_actors=num_actors, ignore_memory_check=ignore_memory_check,
         )  # fmt: skip
     else:
         from raregal.encode.embed import embed
@@ -88,7 +88,7 @@ def embed_cli(
             device=device,
             overwrite=overwrite,
             progress=progress,
-            memory_check=not ignore_memory_check,
+            ignore_memory_check=ignore_memory_check,
         )
     resumed = f" ({result.n_resumed} from an earlier run)" if result.n_resumed else ""
     typer.echo(

@@ -1,18 +1,23 @@
-"""Search options shared by ``raregal search`` and ``raregal run``: one name, one help text.
+"""CLI options made from the parameter table, so that ``raregal search`` and ``raregal run``
+offer every search parameter under one name, with one help text and the table's default.
 
-The names are umap-learn's and hdbscan's; each help text gives the paper's value.
+Each option defaults to "not given" (None) on the command line; what is not given is filled from
+``raregal.config.DEFAULTS`` by the search, so the default is written only in the table.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
-from raregal.constants import ID_COLUMN
+from raregal.config import PARAMETERS, Parameter
 
-DEFAULT_ID = ID_COLUMN
+SEARCH_PANEL = "Search parameters (names of umap-learn and hdbscan; defaults are the paper's)"
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (or update).")]
 Morphology = Annotated[
@@ -22,105 +27,68 @@ Morphology = Annotated[
         "the paper's selection unless the representations carry *_fraction columns."
     ),
 ]
-MinSamples = Annotated[
-    int,
-    typer.Option(
-        help="HDBSCAN min_samples, the density scale. Paper: 300 for 632k featured galaxies; "
-        "see --scale-to-sample for smaller samples."
-    ),
-]
-MinClusterSize = Annotated[int, typer.Option(help="HDBSCAN min_cluster_size. Paper: 10.")]
-NNeighbors = Annotated[int, typer.Option(help="UMAP n_neighbors. Paper: 50.")]
-NComponents = Annotated[int, typer.Option(help="UMAP dimensions that are clustered. Paper: 5.")]
-MinDist = Annotated[
-    float, typer.Option(help="UMAP min_dist (umap-learn default; the paper does not state it).")
-]
-NEpochs = Annotated[
-    int | None,
-    typer.Option(help="UMAP epochs; default lets umap-learn choose (200 above 10k galaxies)."),
-]
-PcaComponents = Annotated[
-    int | None,
-    typer.Option(help="PCA to this many dimensions before UMAP (inputs wider than 128-D)."),
-]
-Seed = Annotated[int, typer.Option("--seed", help="Seed of UMAP, PCA and the medoids.")]
-Engine = Annotated[
-    str,
-    typer.Option(
-        help="HDBSCAN engine: fast_hdbscan (default), hdbscan (reference), cuml (GPU, when "
-        "installed) or auto (cuml when installed, else fast_hdbscan)."
-    ),
-]
-Reducer = Annotated[
-    str | None,
-    typer.Option(
-        help="Reduction engine: raregal (default: umap-learn's objective on every core), "
-        "umap-learn (the reference), cuml (GPU, when installed) "
-        "or auto (cuml when installed, else raregal)."
-    ),
-]
-ClusterSelectionMethod = Annotated[
-    str, typer.Option(help="HDBSCAN cluster selection: leaf (paper) or eom.")
-]
-IdColumn = Annotated[str, typer.Option(help="Id column of the representation table.")]
-MorphologyIdColumn = Annotated[
-    str | None,
-    typer.Option(help="Id column of the morphology table (e.g. dr8_id); default --id-column."),
-]
-Features = Annotated[
-    str | None,
-    typer.Option(help="Regular expression for the feature columns (default feat_N, feat_pca_N)."),
-]
-KeepArtifacts = Annotated[
-    bool,
-    typer.Option(
-        help="Keep artifacts (paper removes smooth-or-featured_artifact_fraction >= 0.3): the "
-        "paper's artifact experiment."
-    ),
-]
-EdgeOnRule = Annotated[
-    str,
-    typer.Option(
-        help="Edge-on rule, disk-edge-on_yes_fraction >= 0.3 (paper): 'conditional' as "
-        "published, or 'joint' (featured-or-disk x edge-on yes)."
-    ),
-]
-DropInvalid = Annotated[
-    bool,
-    typer.Option(
-        help="Drop and count rows with NaN/inf features or without morphology, instead of refusing."
-    ),
-]
-FitSampleSize = Annotated[
-    int | None,
-    typer.Option(
-        help="Fit UMAP on this many galaxies drawn at random and place the others with "
-        "UMAP's transform (for samples too large for one fit; recorded in run.json). "
-        "Paper: a full fit."
-    ),
-]
-IgnoreMemoryCheck = Annotated[
-    bool,
-    typer.Option(
-        help="Run a stage even when its memory estimate exceeds the free memory (the "
-        "estimate is still recorded in run.json)."
-    ),
-]
-ScaleToSample = Annotated[
-    bool,
-    typer.Option(
-        help="Scale min_samples from the paper's 300 at 632k galaxies to the number selected "
-        "(about N/2100, at least 5; min_cluster_size kept, capped at min_samples)."
-    ),
-]
 
 
-def search_params(**options: Any) -> dict[str, Any]:
-    """``RareClassSearch`` keyword arguments from CLI options.
+def option_help(parameter: Parameter) -> str:
+    """The parameter's help text with its default, as ``--help`` prints it."""
+    default = parameter.default
+    if isinstance(default, bool):
+        shown = "on" if default else "off"
+    elif default is None:
+        shown = "none"
+    else:
+        shown = str(default)
+    return f"{parameter.help} (default: {shown})"
 
-    ``seed`` becomes ``random_state``; options left at None are left to the estimator's defaults.
+
+def _option(parameter: Parameter, panel: str = SEARCH_PANEL) -> inspect.Parameter:
+    annotation = Optional[parameter.type]  # noqa: UP045 - typer needs the typing form here
+    info = typer.Option(
+        None, parameter.option, help=option_help(parameter), show_default=False,
+        rich_help_panel=panel,
+    )  # fmt: skip
+    return inspect.Parameter(
+        parameter.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation
+    )
+
+
+def with_search_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a typer command one option per search parameter.
+
+    ``command`` takes a ``search_params`` argument: a dict of the options the user gave (by
+    the table's names: ``--seed`` arrives as ``random_state``), to pass to the search.
     """
-    params = {k: v for k, v in options.items() if v is not None}
-    if "seed" in params:
-        params["random_state"] = params.pop("seed")
-    return params
+    return with_parameter_options(PARAMETERS, SEARCH_PANEL, "search_params")(command)
+
+
+def with_parameter_options(
+    parameters: tuple[Parameter, ...], panel: str, argument: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator giving a typer command one option per parameter of ``parameters``; the
+    command receives the options the user gave as a dict in its argument ``argument``."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        own = [p for name, p in signature.parameters.items() if name != argument]
+        added = [_option(p, panel) for p in parameters]
+
+        @functools.wraps(command)
+        def wrapper(**options: Any) -> Any:
+            given = given_params(options, parameters)
+            for p in parameters:
+                options.pop(p.name, None)
+            return command(**{argument: given}, **options)
+
+        wrapper.__signature__ = inspect.Signature(own + added)  # type: ignore[attr-defined]
+        annotations = {k: v for k, v in command.__annotations__.items() if k != argument}
+        wrapper.__annotations__ = {**annotations, **{p.name: p.annotation for p in added}}
+        return wrapper
+
+    return decorate
+
+
+def given_params(
+    options: dict[str, Any], parameters: tuple[Parameter, ...] = PARAMETERS
+) -> dict[str, Any]:
+    """The parameters among ``options`` that were given (not None), by table name."""
+    return {p.name: options[p.name] for p in parameters if options.get(p.name) is not None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,7 @@ from raregal.cli.app import app
 
 
 @app.command("run")
+@opt.with_search_options
 def run_cli(
     source: Annotated[
         Path,
@@ -29,34 +30,16 @@ def run_cli(
         ),
     ] = "demo",
     morphology: opt.Morphology = None,
-    min_samples: opt.MinSamples = 300,
-    min_cluster_size: opt.MinClusterSize = 10,
-    n_neighbors: opt.NNeighbors = 50,
-    n_components: opt.NComponents = 5,
-    seed: opt.Seed = 0,
-    engine: opt.Engine = "fast_hdbscan",
-    reducer: opt.Reducer = None,
-    id_column: opt.IdColumn = opt.DEFAULT_ID,
-    morphology_id_column: opt.MorphologyIdColumn = None,
-    keep_artifacts: opt.KeepArtifacts = False,
-    drop_invalid: opt.DropInvalid = False,
-    fit_sample_size: opt.FitSampleSize = None,
-    ignore_memory_check: opt.IgnoreMemoryCheck = False,
-    scale_to_sample: opt.ScaleToSample = False,
     report: Annotated[bool, typer.Option(help="Write RUN/report/index.html.")] = True,
+    search_params: dict[str, Any] | None = None,
 ) -> None:
     """Embed (for images), select, reduce, cluster and report, each stage cached in RUN."""
     from raregal.cli.search import summary_lines
     from raregal.pipeline import run_pipeline
 
-    params = opt.search_params(
-        min_samples=min_samples, min_cluster_size=min_cluster_size, n_neighbors=n_neighbors,
-        n_components=n_components, seed=seed, engine=engine, reducer=reducer,
-        id_column=id_column, morphology_id_column=morphology_id_column,
-        keep_artifacts=keep_artifacts, drop_invalid=drop_invalid, scale_to_sample=scale_to_sample,
-        fit_sample_size=fit_sample_size, memory_check=not ignore_memory_check,
-    )  # fmt: skip
-    result = run_pipeline(source, out, model=model, morphology=morphology, report=report, **params)
+    result = run_pipeline(
+        source, out, model=model, morphology=morphology, report=report, **(search_params or {})
+    )
     for line in summary_lines(result.search, out):
         typer.echo(line)
     if result.report:
@@ -71,10 +54,19 @@ def demo_cli(
     workers: Annotated[
         int | None, typer.Option(help="Simulation processes (default: every core).")
     ] = None,
-    keep_artifacts: opt.KeepArtifacts = False,
+    keep_artifacts: Annotated[
+        bool, typer.Option(help="Keep artifacts: the paper's artifact experiment.")
+    ] = False,
+    n_seeds: Annotated[
+        int | None,
+        typer.Option(help="UMAP seeds whose clusters are compared (default: the demo's, 3).",
+                     min=1),
+    ] = None,
 ) -> None:
     """Simulate a survey with planted rare classes, find them, and say how well it did."""
     from raregal.demo import DEMO_N, demo, format_summary
 
-    result = demo(out=out, n=n or DEMO_N, seed=seed, workers=workers, keep_artifacts=keep_artifacts)
+    extra = {"n_seeds": n_seeds} if n_seeds is not None else {}
+    result = demo(out=out, n=n or DEMO_N, seed=seed, workers=workers,
+                  keep_artifacts=keep_artifacts, **extra)  # fmt: skip
     typer.echo(format_summary(result))

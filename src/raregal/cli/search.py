@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from raregal.cli import options as opt
@@ -12,6 +13,7 @@ from raregal.cli.app import app
 
 
 @app.command("search")
+@opt.with_search_options
 def search_cli(
     representations: Annotated[
         Path,
@@ -22,26 +24,7 @@ def search_cli(
     ],
     out: opt.Out,
     morphology: opt.Morphology = None,
-    min_samples: opt.MinSamples = 300,
-    min_cluster_size: opt.MinClusterSize = 10,
-    n_neighbors: opt.NNeighbors = 50,
-    n_components: opt.NComponents = 5,
-    min_dist: opt.MinDist = 0.1,
-    n_epochs: opt.NEpochs = None,
-    pca_components: opt.PcaComponents = None,
-    seed: opt.Seed = 0,
-    engine: opt.Engine = "fast_hdbscan",
-    reducer: opt.Reducer = None,
-    cluster_selection_method: opt.ClusterSelectionMethod = "leaf",
-    id_column: opt.IdColumn = opt.DEFAULT_ID,
-    morphology_id_column: opt.MorphologyIdColumn = None,
-    features: opt.Features = None,
-    keep_artifacts: opt.KeepArtifacts = False,
-    edge_on_rule: opt.EdgeOnRule = "conditional",
-    drop_invalid: opt.DropInvalid = False,
-    fit_sample_size: opt.FitSampleSize = None,
-    ignore_memory_check: opt.IgnoreMemoryCheck = False,
-    scale_to_sample: opt.ScaleToSample = False,
+    search_params: dict[str, Any] | None = None,
 ) -> None:
     """Select featured galaxies, reduce with UMAP and find the HDBSCAN leaf clusters.
 
@@ -50,29 +33,20 @@ def search_cli(
     """
     from raregal.search import run_search
 
-    params = opt.search_params(
-        min_samples=min_samples, min_cluster_size=min_cluster_size, n_neighbors=n_neighbors,
-        n_components=n_components, min_dist=min_dist, n_epochs=n_epochs,
-        pca_components=pca_components, seed=seed, engine=engine, reducer=reducer,
-        cluster_selection_method=cluster_selection_method, id_column=id_column,
-        morphology_id_column=morphology_id_column, features=features,
-        keep_artifacts=keep_artifacts, edge_on_rule=edge_on_rule, drop_invalid=drop_invalid,
-        scale_to_sample=scale_to_sample, fit_sample_size=fit_sample_size,
-        memory_check=not ignore_memory_check,
-    )  # fmt: skip
-    search = run_search(representations, out, morphology=morphology, **params)
+    search = run_search(representations, out, morphology=morphology, **(search_params or {}))
     for line in summary_lines(search, out):
         typer.echo(line)
 
 
-def summary_lines(search, out: Path) -> list[str]:
+def summary_lines(search: Any, out: Path) -> list[str]:
     """The short summary printed after a search."""
-    import json
+    from raregal.discover.ranking import display_order
+    from raregal.io.runfolder import RunFolder
 
     counts = search.counts_
     n = counts.get("selected", len(search.ids_))
     clustered = counts.get("clustered", 0)
-    record = json.loads((Path(out) / "run.json").read_text())
+    record = RunFolder.open(out).record
     reused = record.get("stages", {}).get("reduce", {}).get("reused", False)
     used = search.params_used_
     lines = [
@@ -81,10 +55,40 @@ def summary_lines(search, out: Path) -> list[str]:
         f"min_samples={used['min_samples']}, min_cluster_size={used['min_cluster_size']}, "
         f"embedding {'reused from the run folder' if reused else 'computed'}",
     ]
-    for row in search.clusters_.head(20).itertuples():
-        lines.append(f"  {row.letter:>3}  {row.size:7d} galaxies  medoid {row.medoid_id}")
-    if len(search.clusters_) > 20:
-        lines.append(f"  ... {len(search.clusters_) - 20} more in clusters.parquet")
+    n_seeds = len(getattr(search, "seeds_", []) or [])
+    if n_seeds > 1 and "seed_stability" in search.clusters_:
+        found = np.rint(search.clusters_["seed_stability"].to_numpy(float) * n_seeds).astype(int)
+        counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
+        consensus = search.consensus_
+        n_consensus = consensus["consensus"].nunique() if consensus is not None else 0
+        lines.append(f"seeds {', '.join(map(str, search.seeds_))}: clusters found again in "
+                     f"{counts} of {n_seeds} seeds (Jaccard >= 0.5); {n_consensus} consensus "
+                     f"clusters in consensus.parquet")  # fmt: skip
+    lines += cluster_lines(display_order(search.clusters_), n_seeds=n_seeds)
     lines += [f"warning: {w}" for w in search.warnings_]
     lines.append(f"run folder: {Path(out).resolve()}")
+    return lines
+
+
+def cluster_lines(clusters: Any, limit: int = 20, n_seeds: int = 1) -> list[str]:
+    """One line per cluster in the order given (``display_order``: by interest where ranked),
+    with what sets it apart and, with several seeds, in how many it was found; the main
+    population folded into one line."""
+    lines = []
+    main = clusters["main_population"].to_numpy(bool) if "main_population" in clusters else None
+    shown = clusters if main is None else clusters[~main]
+    stable = n_seeds > 1 and "seed_stability" in clusters
+    for row in shown.head(limit).itertuples():
+        text = getattr(row, "description", "") or f"medoid {row.medoid_id}"
+        line = f"  {row.letter:>3} {int(row.size):6d} galaxies  {text}"
+        if stable:
+            line += f"  (found in {round(row.seed_stability * n_seeds)}/{n_seeds} seeds)"
+        lines.append(line)
+    if len(shown) > limit:
+        lines.append(f"  ... {len(shown) - limit} more distinct cluster(s) in clusters.parquet")
+    if main is not None and main.any():
+        letters = ", ".join(clusters.loc[main, "letter"].astype(str))
+        lines.append(f"  main population: {int(main.sum())} cluster(s) of "
+                     f"{int(clusters.loc[main, 'size'].sum()):,} galaxies, no more distinct than "
+                     f"the average ({letters})")  # fmt: skip
     return lines

@@ -14,7 +14,6 @@ _LAZY = {
     "load_model": "raregal.encode.models",
     "save_checkpoint": "raregal.encode.models",
     "embed": "raregal.encode.embed",
-    "benchmark_embed": "raregal.encode.bench",
     "train": "raregal.encode.train",
 }
 

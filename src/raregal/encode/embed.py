@@ -37,9 +37,10 @@ from raregal.encode.images import (
 )
 from raregal.encode.models import Encoder, load_model
 from raregal.errors import InputError
-from raregal.run import params_key
+from raregal.io.atomic import atomic_path
+from raregal.io.runfolder import params_key
+from raregal.io.tables import read_table, require_columns, resolve_file_locs, write_table
 from raregal.schema import FRACTION_COLUMNS
-from raregal.tables import atomic_path, read_table, require_columns, resolve_file_locs, write_table
 
 logger = logging.getLogger(__name__)
 
@@ -292,7 +293,7 @@ def embed(
     bf16: bool | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    memory_check: bool = True,
+    ignore_memory_check: bool = False,
 ) -> EmbedResult:
     """Encode every image of ``source`` and write the representation table ``out`` (Parquet).
 
@@ -323,9 +324,9 @@ def embed(
         Replace an existing ``out`` and discard shards of an earlier run.
     progress : bool, default=True
         Show a progress bar with images per second and time left.
-    memory_check : bool, default=True
-        Refuse when the estimated peak memory exceeds the free memory (``raregal.memory``);
-        False only warns.
+    ignore_memory_check : bool, default=False
+        By default refuse when the estimated peak memory exceeds the free memory
+        (``raregal.memory``); True only warns.
 
     Returns
     -------
@@ -355,7 +356,7 @@ def embed(
 
     files = images[FILE_COLUMN].tolist()
     workers = default_workers() if num_workers is None else num_workers
-    check_embed_memory(len(images), batch_size, prep, workers, encoder, ignore=not memory_check)
+    check_embed_memory(len(images), batch_size, prep, workers, encoder, ignore=ignore_memory_check)
     loader = DataLoader(
         _ImageDataset(files, prep),
         batch_sampler=_batches(first, len(images), shard_size, batch_size),

@@ -1,7 +1,9 @@
 """Images to arrays, as Zoobot preprocesses them: RGB in [0, 1], square, no mean/std normalisation.
 
-JPEG and PNG are read with Pillow (greyscale and RGBA converted to RGB); FITS with astropy, each
-band scaled with an arcsinh stretch and the bands mapped to colour channels. An optional centre zoom
+JPEG and PNG are read with Pillow (greyscale and RGBA converted to RGB; 16-bit and float images
+scaled to 8 bits, not clipped); FITS with astropy, each band scaled with an arcsinh stretch and
+the bands mapped to colour channels. An image without a finite pixel is refused (``ImageError``:
+``embed`` lists it in the failures table). An optional centre zoom
 crops the middle ``1 / zoom`` of the image before it is resized.
 """
 
@@ -89,6 +91,8 @@ def _load_pillow(path: Path, prep: Preprocessing) -> np.ndarray:
         needed = int(np.ceil(prep.image_size * prep.zoom))
         im.draft("RGB" if prep.channels == 3 else "L", (needed, needed))
         mode = "RGB" if prep.channels == 3 else "L"
+        if im.mode in WIDE_MODES:
+            im = Image.fromarray(scale_to_uint8(np.asarray(im), path), mode="L")
         if im.mode in ("RGBA", "LA", "P") and mode == "RGB":
             im = im.convert("RGBA")
             background = Image.new("RGBA", im.size, (0, 0, 0, 255))
@@ -99,6 +103,38 @@ def _load_pillow(path: Path, prep: Preprocessing) -> np.ndarray:
         array = np.asarray(im, dtype=np.uint8)
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
     return np.ascontiguousarray(array)
+
+
+WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+"""Pillow's 16-bit, 32-bit integer and float modes: scaled to 8 bits by ``scale_to_uint8``,
+not clipped (Pillow's own conversion clips everything above 255 to white)."""
+
+
+def scale_to_uint8(values: np.ndarray, path: Path | None = None) -> np.ndarray:
+    """An image of 16-bit, integer or float values as uint8 (0-255).
+
+    Integers of a 16-bit image are divided by 257 (65535 -> 255); wider integers and floats are
+    scaled from their smallest to their largest finite value, except floats already in [0, 1],
+    which are multiplied by 255. NaN becomes 0. An image without a finite pixel is refused.
+
+    Raises
+    ------
+    ImageError
+        When every pixel is NaN or infinite.
+    """
+    values = np.asarray(values)
+    finite = np.isfinite(values) if values.dtype.kind == "f" else np.ones(values.shape, bool)
+    if not finite.any():
+        raise ImageError("every pixel is NaN or infinite", path=path)
+    data = np.where(finite, values, 0).astype(np.float64)
+    low, high = float(data[finite].min()), float(data[finite].max())
+    if values.dtype.kind in "ui" and low >= 0 and high <= 65535:
+        scaled = data / 257.0 if high > 255 or values.dtype.itemsize >= 2 else data
+    elif values.dtype.kind == "f" and low >= 0 and high <= 1:
+        scaled = data * 255.0
+    else:
+        scaled = (data - low) / (high - low) * 255.0 if high > low else np.zeros_like(data)
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
 def _crop_centre(im, zoom: float):
@@ -122,6 +158,8 @@ def _load_fits(path: Path, prep: Preprocessing) -> np.ndarray:
             if data is None:
                 raise ImageError("FITS file has no image HDU with 2 or 3 dimensions", path=path)
             data = np.asarray(data, dtype=np.float32)
+    if not np.isfinite(data).any():
+        raise ImageError("every pixel of the FITS image is NaN or infinite", path=path)
     if data.ndim == 3 and data.shape[-1] <= 4 < data.shape[0]:  # (H, W, bands) -> (bands, H, W)
         data = np.moveaxis(data, -1, 0)
     if data.ndim == 2:

@@ -262,7 +262,7 @@ def save_checkpoint(model, config: ModelConfig, folder: str | os.PathLike[str]) 
     """Write ``config.json`` and ``model.safetensors`` into ``folder`` (atomically, no pickle)."""
     from safetensors.torch import save_file
 
-    from raregal.tables import atomic_path
+    from raregal.io.atomic import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,9 @@ from raregal.encode.models import (
     save_checkpoint,
 )
 from raregal.errors import InputError
+from raregal.io.atomic import atomic_path
+from raregal.io.tables import read_table, require_columns, resolve_file_locs, write_table
 from raregal.schema import ANSWER_COLUMNS, fractions_from_counts, question_slices
-from raregal.tables import atomic_path, read_table, require_columns, resolve_file_locs, write_table
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ _LAZY = {
     "ExploreRun": "raregal.explore.data",
     "MarksTable": "raregal.explore.marks",
     "NeighbourIndex": "raregal.explore.neighbours",
-    "benchmark_explore": "raregal.explore.benchmark",
 }
 
 __all__ = sorted(_LAZY)

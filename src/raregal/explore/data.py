@@ -6,7 +6,6 @@ marks table (``raregal.explore.marks``).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from functools import cached_property
@@ -18,13 +17,19 @@ import pandas as pd
 
 from raregal.constants import FILE_COLUMN, FRACTION_SUFFIX, ID_COLUMN, NOISE
 from raregal.errors import InputError
+from raregal.explore.points import PointGrid, build_grid, points_payload
+from raregal.explore.tiles import DensityTiles, sample_rows
 from raregal.explore.tree import CondensedTree
-from raregal.tables import read_table, require_columns
+from raregal.io.runfolder import RunFolder, cluster_letter
+from raregal.io.tables import read_table
+from raregal.report.glossary import GLOSSARY
+from raregal.report.map_layout import MapLayout, compact_layout
+from raregal.report.palette import cluster_colours, palette_json
+from raregal.report.sky import SIMULATED_NOTE, coordinates_simulated, sky_links
+from raregal.schema import GZ_DESI
 
 logger = logging.getLogger(__name__)
 
-GALAXY_COLUMNS = (ID_COLUMN, "cluster", "map_x", "map_y")
-CLUSTER_COLUMNS = ("cluster", "letter", "size")
 MAIN_FRACTIONS = (
     "smooth-or-featured_smooth_fraction",
     "smooth-or-featured_featured-or-disk_fraction",
@@ -36,18 +41,28 @@ MAIN_FRACTIONS = (
     "merging_merger_fraction",
 )
 """Vote fractions shown on hover, where the representation table has them."""
-
-
-def cluster_letter(k: int) -> str:
-    """A, B, ..., Z, AA, AB, ... for cluster numbers 0, 1, ...; '' for noise."""
-    if k < 0:
-        return ""
-    letters = ""
-    k += 1
-    while k:
-        k, rem = divmod(k - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+CLUSTER_EXTRAS = (
+    "persistence",
+    "lambda_birth",
+    "lambda_death",
+    "node",
+    "parent",
+    "medoid_id",
+    "mean_probability",
+    "description",
+    "interest",
+    "interest_rank",
+    "main_population",
+    "seed_stability",
+)
+"""Columns of clusters.parquet passed to the page when the table has them."""
+GALAXY_EXTRAS = ("probability", "outlier_score", "anomaly_score", "ra", "dec", "true_class")
+"""Columns of galaxies.parquet shown in the object view when the table has them."""
+IMAGE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+CENTRAL = 4
+"""Thumbnails shown beside each cluster in the list: its most probable members."""
+MAX_POINTS = 2_500_000
+"""Galaxies sent to the page as points; beyond, the main population comes as density tiles."""
 
 
 def _finite(value: Any) -> Any:
@@ -66,14 +81,18 @@ class ExploreRun:
     ----------
     path : path-like
         The run folder: ``galaxies.parquet`` and ``clusters.parquet`` are required,
-        ``condensed_tree.parquet`` and ``run.json`` are used when present.
+        ``condensed_tree.parquet`` and ``run.json`` are read through the run-folder contract
+        (``raregal.io.runfolder.RunFolder.open``).
+    max_points : int, default=2_500_000
+        Galaxies sent to the page as points. A larger run sends every clustered galaxy and a
+        random sample of the others, and its main population as density tiles
+        (``raregal.explore.tiles``).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, max_points: int = MAX_POINTS) -> None:
         self.path = Path(path).resolve()
-        if not self.path.is_dir():
-            raise InputError("is not a run folder", path=self.path)
-        self.galaxies = self._read("galaxies", GALAXY_COLUMNS)
+        run = RunFolder.open(self.path)
+        self.galaxies = with_anomaly_scores(run, run.read_table("galaxies"))
         self.n = len(self.galaxies)
         self.labels = self.galaxies["cluster"].to_numpy(np.int64)
         self.x = self.galaxies["map_x"].to_numpy(np.float32)
@@ -86,49 +105,29 @@ class ExploreRun:
                 column="map_x",
                 count=bad,
             )
-        self.clusters = self._read("clusters", CLUSTER_COLUMNS).sort_values("cluster")
-        self.clusters = self.clusters.reset_index(drop=True)
-        tree_path = self.path / "condensed_tree.parquet"
-        self.tree = (
-            CondensedTree(read_table(tree_path), self.n, source=str(tree_path))
-            if tree_path.exists()
-            else None
-        )
-        self._cluster_nodes()
-        self.record = self._read_record()
+        self.clusters = run.read_table("clusters").sort_values("cluster").reset_index(drop=True)
+        self.tree_table = run.read_table("condensed_tree")
+        self.tree = CondensedTree(self.tree_table, self.n,
+                                  source=str(run.table_path("condensed_tree")))  # fmt: skip
+        self.record = run.record
+        self.placed = run.read_table("placed") if run.has_table("placed") else None
+        """Galaxies placed later (``raregal predict --add``), shown apart from the fitted ones."""
         self._lock = threading.Lock()
-
-    # -- reading ---------------------------------------------------------------------------------
-    def _read(self, name: str, required: tuple[str, ...]) -> pd.DataFrame:
-        path = self.path / f"{name}.parquet"
-        if not path.exists():
-            raise InputError(
-                f"the run has no {name}.parquet; run `raregal search` first", path=path
+        self.layout: MapLayout = compact_layout(self.x, self.y)
+        self.view_x, self.view_y = self.layout.x, self.layout.y
+        self.grid: PointGrid = build_grid(self.view_x, self.view_y)
+        self.sent = sample_rows(self.labels, max_points)
+        if len(self.sent) < self.n:
+            self.tiles: DensityTiles | None = DensityTiles(
+                self.view_x, self.view_y, self.labels, self.grid
             )
-        df = read_table(path)
-        require_columns(df, list(required), path)
-        return df
-
-    def _read_record(self) -> dict[str, Any]:
-        path = self.path / "run.json"
-        if not path.exists():
-            return {}
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise InputError(f"run.json is not valid JSON ({exc})", path=path) from exc
-
-    def _cluster_nodes(self) -> None:
-        """Fill ``node`` and ``parent`` of each cluster from the tree where the table lacks them."""
-        if self.tree is None:
-            return
-        if "node" not in self.clusters or self.clusters["node"].isna().any():
-            nodes = self.tree.leaf_nodes(self.labels, int(self.clusters["cluster"].max()) + 1)
-            self.clusters["node"] = nodes[self.clusters["cluster"].to_numpy(np.int64)]
-        if "parent" not in self.clusters or self.clusters["parent"].isna().any():
-            self.clusters["parent"] = [
-                self.tree.parent(int(node)) if node >= 0 else None for node in self.clusters["node"]
-            ]
+            self.page_grid = build_grid(self.view_x[self.sent], self.view_y[self.sent])
+        else:
+            self.tiles, self.page_grid = None, self.grid
+        top = int(max(self.labels.max(initial=-1), self.clusters["cluster"].max()
+                      if len(self.clusters) else -1))  # fmt: skip
+        self.colours = cluster_colours(top + 1)
+        self.simulated = coordinates_simulated(self.record, self.path)
 
     # -- representations -------------------------------------------------------------------------
     @cached_property
@@ -191,66 +190,120 @@ class ExploreRun:
         return FILE_COLUMN in self.galaxies.columns
 
     def points_bytes(self) -> bytes:
-        """map_x (float32), map_y (float32) and cluster (int32) of all galaxies, end to end."""
-        return self.x.tobytes() + self.y.tobytes() + self.labels.astype(np.int32).tobytes()
+        """Display positions, clusters and rows in grid-cell order (``raregal.explore.points``)."""
+        if self.tiles is None:
+            return points_payload(self.view_x, self.view_y, self.labels, self.grid)
+        s = self.sent
+        return points_payload(self.view_x[s], self.view_y[s], self.labels[s], self.page_grid, s)
+
+    def colour_of(self, cluster: int) -> str:
+        """The cluster's colour in the shared palette (the report's)."""
+        return self.colours[cluster] if 0 <= cluster < len(self.colours) else ""
+
+    @cached_property
+    def _centres(self) -> dict[int, tuple[float, ...]]:
+        """Median display position of each cluster's members, and the box holding most of them.
+
+        Returns cluster -> (x, y, x0, y0, x1, y1); the box spans the 2nd to 98th percentiles, so
+        that labels can be kept off the cluster they name.
+        """
+        clustered = self.labels >= 0
+        if not clustered.any():
+            return {}
+        frame = pd.DataFrame(
+            {"k": self.labels[clustered], "x": self.view_x[clustered], "y": self.view_y[clustered]}
+        )
+        groups = frame.groupby("k")[["x", "y"]]
+        medians, low, high = groups.median(), groups.quantile(0.02), groups.quantile(0.98)
+        box = pd.concat([medians, low, high], axis=1).to_numpy(np.float64)
+        return {
+            int(k): tuple(float(v) for v in values)
+            for k, values in zip(medians.index, box, strict=True)
+        }
+
+    def placed_bytes(self) -> bytes:
+        """Display x, y (float32) and cluster (int32) of the placed galaxies, end to end: each
+        at the display position of the fitted galaxy it is placed on (``nearest_id``)."""
+        if self.placed is None or "nearest_id" not in self.placed:
+            return b""
+        rows = [self.row_of_id.get(str(i), -1) for i in self.placed["nearest_id"]]
+        rows = np.asarray(rows, dtype=np.int64)
+        known = rows >= 0
+        x = np.full(len(rows), np.nan, dtype=np.float32)  # NaN (not drawn) without an anchor
+        y = x.copy()
+        x[known], y[known] = self.view_x[rows[known]], self.view_y[rows[known]]
+        labels = self.placed["cluster"].to_numpy(np.int32)
+        return x.tobytes() + y.tobytes() + labels.tobytes()
 
     def cluster_table(self) -> list[dict[str, Any]]:
-        """The clusters as JSON rows: cluster, letter, size, persistence, node, parent, ..."""
-        keep = [
-            c
-            for c in (
-                "cluster",
-                "letter",
-                "size",
-                "persistence",
-                "lambda_birth",
-                "lambda_death",
-                "node",
-                "parent",
-                "medoid_id",
-                "mean_probability",
-            )
-            if c in self.clusters
-        ]
-        return [
-            {k: _finite(v) for k, v in row.items()}
-            for row in self.clusters[keep].to_dict("records")
-        ]
+        """The clusters as JSON rows: cluster, letter, size, colour, centre, the extras it has."""
+        keep = ["cluster", "letter", "size", *[c for c in CLUSTER_EXTRAS if c in self.clusters]]
+        rows = []
+        for row in self.clusters[keep].to_dict("records"):
+            out = {k: _finite(v) for k, v in row.items()}
+            k = int(out["cluster"])
+            out["colour"] = self.colour_of(k)
+            where = self._centres.get(k)
+            out["centre"] = list(where[:2]) if where else [None, None]
+            out["box"] = list(where[2:]) if where else None
+            if isinstance(out.get("description"), str):
+                out["description"] = out["description"].strip()
+            out["central"] = self._central.get(k, [])
+            rows.append(out)
+        return rows
+
+    @cached_property
+    def _central(self) -> dict[int, list[int]]:
+        """Cluster -> rows of its ``CENTRAL`` most probable members (thumbnails in the list)."""
+        probability = np.nan_to_num(self.galaxies["probability"].to_numpy(np.float64))
+        members = np.flatnonzero(self.labels >= 0)
+        order = members[np.lexsort((members, -probability[members], self.labels[members]))]
+        out: dict[int, list[int]] = {}
+        for row in order:
+            mine = out.setdefault(int(self.labels[row]), [])
+            if len(mine) < CENTRAL:
+                mine.append(int(row))
+        return out
 
     def summary(self) -> dict[str, Any]:
         """What the page needs first: counts, bounds, clusters, which features are available."""
+        bounds = [
+            float(self.view_x.min(initial=0)),
+            float(self.view_y.min(initial=0)),
+            float(self.view_x.max(initial=0)),
+            float(self.view_y.max(initial=0)),
+        ]
         return {
             "run": self.path.name,
-            "n": self.n,
+            "n": len(self.sent),
+            "n_total": self.n,
             "n_noise": int((self.labels == NOISE).sum()),
-            "bounds": [
-                float(self.x.min()),
-                float(self.y.min()),
-                float(self.x.max()),
-                float(self.y.max()),
-            ],
+            "bounds": bounds,
+            "grid": self.page_grid.header(),
+            "tiles": self.tiles.header() if self.tiles is not None else None,
+            "islands": self.layout.moved.to_dict("records"),
             "clusters": self.cluster_table(),
+            "palette": palette_json(len(self.colours)),
+            "glossary": GLOSSARY,
             "has_tree": self.tree is not None,
             "has_images": self.has_images(),
             "has_coordinates": {"ra", "dec"} <= set(self.galaxies.columns),
+            "has_anomaly": "anomaly_score" in self.galaxies.columns,
+            "has_descriptions": "description" in self.clusters.columns,
+            "simulated": self.simulated,
+            "sky_note": SIMULATED_NOTE if self.simulated else "",
+            "n_seeds": max(1, len((self.record.get("search") or {}).get("seeds") or [])),
+            "n_placed": 0 if self.placed is None else len(self.placed),
         }
 
     def galaxy(self, row: int) -> dict[str, Any]:
         """One galaxy: id, cluster, probability, position and its main vote fractions."""
         g = self.galaxies.iloc[row]
         out: dict[str, Any] = {"row": row, ID_COLUMN: str(g[ID_COLUMN])}
-        for col in (
-            "cluster",
-            "probability",
-            "outlier_score",
-            "ra",
-            "dec",
-            "map_x",
-            "map_y",
-            "true_class",
-        ):
+        for col in ("cluster", *GALAXY_EXTRAS, "map_x", "map_y"):
             if col in g.index:
                 out[col] = _finite(g[col])
+        out["view"] = [float(self.view_x[row]), float(self.view_y[row])]
         out["letter"] = cluster_letter(int(g["cluster"]))
         with self._lock:
             fractions = self.fractions
@@ -264,6 +317,61 @@ class ExploreRun:
         else:
             out["fractions"] = {}
         return out
+
+    def object_view(self, row: int) -> dict[str, Any]:
+        """Everything the object view shows of one galaxy beyond ``galaxy``.
+
+        All vote fractions grouped by question, the cluster's description, the image's format,
+        and sky links (switched off, with a note, for simulated coordinates).
+        """
+        out = self.galaxy(row)
+        with self._lock:
+            fractions = self.fractions
+        values = fractions.iloc[row] if len(fractions.columns) else pd.Series(dtype=float)
+        out["questions"] = [
+            {
+                "question": q.name,
+                "answers": [
+                    {"answer": a, "value": _finite(values[c])}
+                    for a, c in zip(q.answers, q.fraction_columns, strict=True)
+                ],
+            }
+            for q in GZ_DESI
+            if all(c in values.index for c in q.fraction_columns)
+        ]
+        k = int(out["cluster"])
+        match = self.clusters[self.clusters["cluster"] == k]
+        if len(match) and "description" in match.columns:
+            text = match["description"].iloc[0]
+            out["description"] = text if isinstance(text, str) else ""
+        out["colour"] = self.colour_of(k)
+        out["image"] = self.image_format(row)
+        links = {} if self.simulated else sky_links(out.get("ra"), out.get("dec"))
+        out["links"] = links
+        out["sky_note"] = SIMULATED_NOTE if self.simulated else ""
+        return out
+
+    def image_path(self, row: int) -> Path | None:
+        """The image file of ``row`` (relative paths are the run folder's), or None."""
+        if not self.has_images():
+            return None
+        value = self.galaxies[FILE_COLUMN].iat[row]
+        if not isinstance(value, str) or not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.path / path
+
+    def image_format(self, row: int) -> str | None:
+        """'png', 'jpeg' or 'fits' for the image of ``row``; None without one."""
+        from raregal.encode.images import FITS_SUFFIXES
+
+        path = self.image_path(row)
+        if path is None:
+            return None
+        name = path.name.lower()
+        if name.endswith(FITS_SUFFIXES):
+            return "fits"
+        return IMAGE_FORMATS.get(path.suffix.lower(), "other")
 
     def gallery(self, mask: np.ndarray, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` members of ``mask``, most probable first.
@@ -319,8 +427,21 @@ class ExploreRun:
         }
 
     def select_polygon(self, polygon: np.ndarray) -> np.ndarray:
-        """Rows of the galaxies whose map position lies inside ``polygon`` (even-odd rule)."""
-        return np.flatnonzero(points_in_polygon(self.x, self.y, polygon))
+        """Rows of the galaxies drawn inside ``polygon`` (display coordinates, even-odd rule)."""
+        return np.flatnonzero(points_in_polygon(self.view_x, self.view_y, polygon))
+
+
+def with_anomaly_scores(run: RunFolder, galaxies: pd.DataFrame) -> pd.DataFrame:
+    """``galaxies`` with ``anomaly_score`` and ``anomaly_rank`` from ``candidates.parquet`` (the
+    weirdest-first queue, ``raregal rank``) when the run has it, so the map can be coloured by it
+    and the object view shows it."""
+    if not run.has_table("candidates") or "anomaly_score" in galaxies.columns:
+        return galaxies
+    queue = run.read_table("candidates", columns=[ID_COLUMN, "anomaly_score", "anomaly_rank"])
+    queue = queue.assign(**{ID_COLUMN: queue[ID_COLUMN].astype(str)}).set_index(ID_COLUMN)
+    ids = galaxies[ID_COLUMN].astype(str)
+    return galaxies.assign(anomaly_score=ids.map(queue["anomaly_score"]).to_numpy(float),
+                           anomaly_rank=ids.map(queue["anomaly_rank"]).to_numpy(float))
 
 
 def points_in_polygon(x: np.ndarray, y: np.ndarray, polygon: np.ndarray) -> np.ndarray:

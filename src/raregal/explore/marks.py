@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 
 from raregal.errors import InputError
-from raregal.tables import read_table, require_columns, write_table
+from raregal.io.runfolder import TABLES
+from raregal.io.tables import read_table, write_table
 
-MARKS_FILE = "marks.parquet"
-MARK_COLUMNS = ("mark_id", "target_kind", "target", "tag", "note", "created")
+MARKS = TABLES["marks"]
+MARK_COLUMNS = tuple(column.name for column in MARKS.columns)
 TARGET_KINDS = ("galaxy", "cluster", "node")
 SUGGESTED_TAGS = ("interesting", "artifact")
 MAX_TEXT = 2000
@@ -35,11 +36,11 @@ class MarksTable:
     """
 
     def __init__(self, run_dir: str | Path) -> None:
-        self.path = Path(run_dir) / MARKS_FILE
+        self.path = Path(run_dir) / MARKS.filename
         self._lock = threading.Lock()
         if self.path.exists():
             table = read_table(self.path)
-            require_columns(table, list(MARK_COLUMNS), self.path)
+            MARKS.check(table, self.path)
             self._table = table[list(MARK_COLUMNS)].reset_index(drop=True)
         else:
             self._table = pd.DataFrame({c: pd.Series(dtype=object) for c in MARK_COLUMNS})
@@ -99,8 +100,5 @@ class MarksTable:
 
     def _save(self, table: pd.DataFrame) -> None:
         table = table.astype({"mark_id": "int64", **{c: str for c in MARK_COLUMNS[1:]}})
-        write_table(table, self.path, metadata={"kind": "raregal marks"})
-
-    def to_csv(self) -> str:
-        """All marks as CSV text (for export)."""
-        return self.to_frame().to_csv(index=False)
+        MARKS.check(table, self.path)
+        write_table(table, self.path, metadata={"table": MARKS.name})

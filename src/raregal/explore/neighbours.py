@@ -16,9 +16,10 @@ import numpy as np
 
 from raregal.errors import InputError, MissingDependencyError
 from raregal.explore.data import ExploreRun
-from raregal.run import params_key
+from raregal.io.atomic import atomic_path
+from raregal.io.runfolder import params_key
+from raregal.io.tables import feature_columns
 from raregal.settings import num_threads
-from raregal.tables import atomic_path, feature_columns
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from raregal.constants import FILE_COLUMN
 from raregal.explore.data import ExploreRun
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Thumbnails:
         with self._locks[row % len(self._locks)]:
             if target.exists():
                 return target
-            source = str(self.run.galaxies[FILE_COLUMN].iat[row])
+            source = str(self.run.image_path(row) or self.run.galaxies[FILE_COLUMN].iat[row])
             try:
                 make_thumbnail(source, target, self.size)
             except (OSError, ValueError) as exc:
@@ -65,12 +65,22 @@ class Thumbnails:
 
 
 def make_thumbnail(source: str, target: Path, size: int = THUMB_SIZE) -> None:
-    """Write a JPEG thumbnail of the image ``source`` (longest side ``size``) atomically."""
+    """Write a JPEG thumbnail of the image ``source`` (longest side ``size``) atomically.
+
+    FITS images get the object view's arcsinh stretch (``raregal.explore.cutouts.fits_rgb``).
+    """
     from PIL import Image
 
-    with Image.open(source) as image:
-        image = image.convert("RGB")
-        image.thumbnail((size, size), Image.Resampling.LANCZOS)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as tmp:
-            image.save(tmp, format="JPEG", quality=85)
+    from raregal.encode.images import FITS_SUFFIXES
+
+    if source.lower().endswith(FITS_SUFFIXES):
+        from raregal.explore.cutouts import fits_rgb
+
+        image = Image.fromarray(fits_rgb(source))
+    else:
+        with Image.open(source) as opened:
+            image = opened.convert("RGB")
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        image.save(tmp, format="JPEG", quality=85)

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 
 from raregal.errors import InputError
-from raregal.tables import require_columns
-
-TREE_COLUMNS = ("parent", "child", "lambda_val", "child_size")
+from raregal.io.runfolder import TREE_COLUMNS
+from raregal.io.tables import require_columns
 
 
 class CondensedTree:

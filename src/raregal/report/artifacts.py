@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 PER_ROW = 8
 """Members shown per artifact cluster, most probable first."""

@@ -19,21 +19,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from raregal import __version__
-from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.constants import FILE_COLUMN, ID_COLUMN, NOISE
+from raregal.discover.ranking import display_order
 from raregal.errors import InputError
+from raregal.io.atomic import atomic_path
+from raregal.io.tables import read_table
 from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
 from raregal.report.artifacts import create_artifact_gallery, render_artifact_gallery
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
+from raregal.report.glossary import GLOSSARY
 from raregal.report.html import render_html
-from raregal.report.inputs import RunTables, find_flag, read_run
+from raregal.report.icicle import create_icicle, node_marks_of, render_icicle_svg
+from raregal.report.inputs import RunTables, find_flag, read_marks, read_run
 from raregal.report.map import create_map, render_map
-from raregal.report.palette import cluster_colours
+from raregal.report.palette import cluster_colours, tag_colour
+from raregal.report.sky import SIMULATED_NOTE, coordinates_simulated, sky_links
+from raregal.report.stability import create_stability, seed_text
 from raregal.report.thumbs import create_thumbs
 from raregal.report.tree import create_tree, render_tree
-from raregal.tables import atomic_path, read_table
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +48,10 @@ DEFAULT_MAX_PER_GALLERY = 48
 DEFAULT_THUMB_SIZE = 128
 ARTIFACT_COLUMN = "smooth-or-featured_artifact_fraction"
 ARTIFACT_THRESHOLD = 0.3
-VIEWER_URL = "https://www.legacysurvey.org/viewer?ra={ra:.6f}&dec={dec:.6f}&layer=ls-dr10&zoom=14"
 SUMMARY_JSON = "report.json"
+QUEUE_SHOWN = 48
+CLUSTER_EXTRAS = {"interest": ".3g", "interest_rank": "d", "seed_stability": ".2f"}
+"""Columns of clusters.parquet shown in the table when present, with their format."""
 
 
 @dataclass
@@ -69,17 +78,6 @@ class ReportSummary:
     n_missing: int
     missing_by_cluster: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def viewer_url(ra: Any, dec: Any) -> str | None:
-    """Legacy Survey sky viewer link for (ra, dec) in degrees, or None when not finite."""
-    try:
-        ra, dec = float(ra), float(dec)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(ra) and math.isfinite(dec)):
-        return None
-    return VIEWER_URL.format(ra=ra, dec=dec)
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
@@ -120,7 +118,25 @@ def _majority_classes(galaxies: pd.DataFrame) -> dict[int, str]:
     return {int(c): f"{name} {share:.0%}" for (c, name), share in top.items()}
 
 
-def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict[str, Any]]:
+def _seeds_recovered(tables: RunTables) -> dict[str, int]:
+    """Class -> seeds in which it is recovered (empty with one seed or without the truth)."""
+    seed_labels = tables.seed_clusters
+    if seed_labels is None or tables.recovery is None or "true_class" not in tables.galaxies:
+        return {}
+    from raregal.recovery import seeds_recovered
+
+    truth = tables.galaxies[[ID_COLUMN, "true_class"]].astype({ID_COLUMN: str})
+    aligned = seed_labels.astype({ID_COLUMN: str}).merge(truth, on=ID_COLUMN, how="left")
+    classes = sorted(tables.recovery["true_class"].astype(str).unique())
+    counts = seeds_recovered(aligned["true_class"].fillna(""), aligned, classes)
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+def _recovery_rows(
+    recovery: pd.DataFrame, letters: dict[int, str], seeds: dict[str, int] | None = None,
+    n_seeds: int = 1,
+) -> list[dict[str, Any]]:  # fmt: skip
+    seeds = seeds or {}
     rows = []
     for true_class, group in recovery.groupby("true_class", sort=True):
         group = group.sort_values("completeness", ascending=False)
@@ -141,6 +157,8 @@ def _recovery_rows(recovery: pd.DataFrame, letters: dict[int, str]) -> list[dict
                 "recovered": pure_completeness >= MIN_FRACTION_HELD,
                 "pure_completeness_text": _fmt(pure_completeness, ".2f"),
                 "holders": holders,
+                "seeds_text": (f"{seeds[str(true_class)]}/{n_seeds}"
+                               if str(true_class) in seeds else ""),
             }
         )
     return rows
@@ -203,18 +221,90 @@ def _write_cluster_files(
     return figure
 
 
+def _placed_gallery(
+    placed: pd.DataFrame | None, max_per_gallery: int, out: Path, thumb_size: int
+) -> pd.DataFrame:
+    """The placed galaxies each gallery shows (a quarter of the gallery's cap, most probable
+    first), with their thumbnails; an empty frame when the run has none."""
+    columns = [ID_COLUMN, "cluster", "rank", "probability", "src", "found", "ra", "dec"]
+    if placed is None or not len(placed):
+        return pd.DataFrame({c: [] for c in columns}).astype({"cluster": int})
+    shown = create_gallery(placed, max(1, max_per_gallery // 4))
+    if FILE_COLUMN in shown.columns and shown[FILE_COLUMN].notna().any():
+        thumbs = create_thumbs(shown[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+        shown["src"] = [f"thumbs/{t.name}" for t in thumbs]
+        shown["found"] = [t.found for t in thumbs]
+    else:
+        shown["src"], shown["found"] = None, True
+    for column in ("ra", "dec"):
+        if column not in shown.columns:
+            shown[column] = np.nan
+    return shown
+
+
 def _member_entries(members: pd.DataFrame, has_sky: bool) -> list[dict[str, Any]]:
-    """What a gallery shows of each member: name, probability, thumbnail, sky-viewer link."""
-    return [
-        {
-            "id_str": str(m[ID_COLUMN]),
-            "probability_text": _fmt(m["probability"], ".2f"),
-            "src": m["src"],
-            "found": bool(m["found"]),
-            "url": viewer_url(m["ra"], m["dec"]) if has_sky else None,
-        }
-        for _, m in members.iterrows()
-    ]
+    """What a gallery shows of each member: name, probability, thumbnail, sky-viewer links."""
+    out = []
+    for _, m in members.iterrows():
+        links = sky_links(m["ra"], m["dec"]) if has_sky else {}
+        out.append(
+            {
+                "id_str": str(m[ID_COLUMN]),
+                "probability_text": _fmt(m["probability"], ".2f"),
+                "src": m["src"],
+                "found": bool(m["found"]),
+                "url": links.get("Legacy Survey"),
+                "links": links,
+            }
+        )
+    return out
+
+
+def _extras(row: pd.Series) -> dict[str, str]:
+    """The optional columns of a cluster's row (interest, ...), formatted; absent ones left out."""
+    out = {}
+    for name, spec in CLUSTER_EXTRAS.items():
+        value = _value(row, name)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            continue
+        out[name] = format(int(value), spec) if spec == "d" else _fmt(value, spec)
+    return out
+
+
+def _description(row: pd.Series) -> str:
+    value = _value(row, "description")
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _queue_context(run_path: Path, out: Path, thumb_size: int, has_sky: bool
+                   ) -> dict[str, Any] | None:  # fmt: skip
+    """The first places of the weirdest-first queue (``RUN/candidates.parquet``), if written."""
+    from raregal.io.runfolder import RunFolder, cluster_letter
+
+    run = RunFolder.open(run_path)
+    if not run.has_table("candidates"):
+        return None
+    candidates = run.read_table("candidates")
+    first = candidates.head(QUEUE_SHOWN)
+    if FILE_COLUMN in first.columns:
+        thumbs = create_thumbs(first[FILE_COLUMN].tolist(), out / "thumbs", thumb_size)
+    else:
+        thumbs = [None] * len(first)
+    entries = []
+    for (_, row), thumb in zip(first.iterrows(), thumbs, strict=True):
+        cluster = int(row["cluster"]) if "cluster" in row.index else NOISE
+        where = (f"cluster {cluster_letter(cluster)}" if cluster >= 0 else
+                 "noise" if cluster == NOISE else "removed by the selection")  # fmt: skip
+        links = sky_links(_value(row, "ra"), _value(row, "dec")) if has_sky else {}
+        entries.append({
+            "id_str": str(row[ID_COLUMN]), "rank": int(row["anomaly_rank"]),
+            "score_text": _fmt(row["anomaly_score"], ".2f"), "where": where,
+            "src": f"thumbs/{thumb.name}" if thumb is not None else None,
+            "found": bool(thumb.found) if thumb is not None else True,
+            "url": links.get("Legacy Survey"),
+        })  # fmt: skip
+    return {"n": len(candidates), "shown": entries,
+            "selected": int(candidates["selected"].sum()) if "selected" in candidates else None}
 
 
 def _remove_stale(folder: Path, keep: set[str]) -> None:
@@ -258,8 +348,11 @@ def create_report(
         (out / sub).mkdir(parents=True, exist_ok=True)
     galaxies, clusters = tables.galaxies, tables.clusters
     numbers = [int(c) for c in clusters["cluster"]]
-    colours = dict(zip(numbers, cluster_colours(len(numbers)), strict=True))
+    palette = cluster_colours(max(numbers, default=-1) + 1)
+    colours = {k: palette[k] for k in numbers}  # by number: the explorer colours alike
     letters = dict(zip(numbers, clusters["letter"].astype(str), strict=True))
+    clusters = display_order(clusters)  # by interest where ranked; colours and letters by number
+    marks = read_marks(tables.path)
 
     shown = create_gallery(galaxies, max_per_gallery)
     has_images = FILE_COLUMN in galaxies.columns and bool(galaxies[FILE_COLUMN].notna().any())
@@ -271,15 +364,21 @@ def create_report(
         log.info("galaxies.parquet has no file_loc: galleries show names instead of images")
         shown["src"] = None
         shown["found"] = True
+    placed_shown = _placed_gallery(tables.placed, max_per_gallery, out, thumb_size)
     log.info("thumbnails: %d shown, %.1f s", len(shown), time.perf_counter() - start)
 
-    has_sky = {"ra", "dec"} <= set(galaxies.columns)
+    simulated = coordinates_simulated(tables.record, tables.path)
+    has_coordinates = {"ra", "dec"} <= set(galaxies.columns)
+    has_sky = has_coordinates and not simulated
     by_id = galaxies.set_index(ID_COLUMN) if has_sky else None
     artifacts_kept = find_flag(tables.record, "keep_artifacts")
     artifact_means = _artifact_means(tables) if artifacts_kept else None
     majorities = _majority_classes(galaxies)
     cluster_rows, missing_by_cluster, written = [], {}, set()
     groups = dict(tuple(shown.groupby("cluster")))
+    placed_groups = dict(tuple(placed_shown.groupby("cluster")))
+    placed_counts = (tables.placed["cluster"].value_counts().to_dict()
+                     if tables.placed is not None else {})  # fmt: skip
     for _, row in clusters.iterrows():
         number, letter = int(row["cluster"]), letters[int(row["cluster"])]
         members = groups.get(number, shown.iloc[0:0])
@@ -287,15 +386,20 @@ def create_report(
         if n_missing:
             missing_by_cluster[letter] = n_missing
         persistence = _fmt(row["persistence"])
+        seeds = seed_text(_value(row, "seed_stability"), tables.n_seeds)
+        subtitle = f"{int(row['size']):,} galaxies · persistence {persistence}"
+        if seeds:
+            subtitle += f" · found in {seeds} seeds"
         figure = _write_cluster_files(
-            out, galaxies, members, number, letter, colours[number],
-            f"{int(row['size']):,} galaxies · persistence {persistence}", has_images,
+            out, galaxies, members, number, letter, colours[number], subtitle, has_images,
         )  # fmt: skip
         written |= {f"cluster_{letter}.jpg", f"cluster_{letter}.csv", f"cluster_{letter}.vot"}
         medoid = _value(row, "medoid_id")
         medoid_url = None
         if has_sky and medoid is not None and medoid in by_id.index:
-            medoid_url = viewer_url(by_id.at[medoid, "ra"], by_id.at[medoid, "dec"])
+            medoid_url = sky_links(by_id.at[medoid, "ra"], by_id.at[medoid, "dec"]).get(
+                "Legacy Survey"
+            )
         artifact = artifact_means.get(number, np.nan) if artifact_means is not None else np.nan
         cluster_rows.append(
             {
@@ -303,6 +407,7 @@ def create_report(
                 "colour": colours[number],
                 "size": int(row["size"]),
                 "persistence_text": persistence,
+                "seeds_text": seeds,
                 "mean_probability_text": _fmt(_value(row, "mean_probability"), ".2f"),
                 "n_shown": len(members),
                 "n_missing": n_missing,
@@ -315,6 +420,19 @@ def create_report(
                 "csv": f"exports/cluster_{letter}.csv",
                 "vot": f"exports/cluster_{letter}.vot",
                 "members": _member_entries(members, has_sky),
+                "n_placed": int(placed_counts.get(number, 0)),
+                "placed_members": _member_entries(
+                    placed_groups.get(number, placed_shown.iloc[0:0]), has_sky
+                ),
+                "description": _description(row),
+                "main_population": bool(_value(row, "main_population") or False),
+                "extras": _extras(row),
+                "node": int(row["node"]) if "node" in row.index and pd.notna(row["node"]) else None,
+                "marks": [
+                    {"tag": str(m.tag), "note": str(m.note), "colour": tag_colour(str(m.tag))}
+                    for m in marks.itertuples()
+                    if m.target_kind == "cluster" and str(m.target) == letter
+                ],
             }
         )
     _remove_stale(out / "galleries", written)
@@ -323,7 +441,7 @@ def create_report(
         "galleries and exports: %d clusters, %.1f s", len(numbers), time.perf_counter() - start
     )
 
-    map_data = create_map(galaxies, clusters, colours)
+    map_data = create_map(galaxies, clusters, colours, tables.placed)
     render_map(map_data, out / "figures" / "map.png", f"{len(galaxies):,} selected galaxies")
     node_colours, node_letters = {}, {}
     if "node" in clusters.columns:
@@ -335,6 +453,8 @@ def create_report(
         }
     shapes = create_tree(tables.tree, node_colours, node_letters)
     render_tree(shapes, out / "figures" / "tree.png")
+    icicle = create_icicle(tables.tree, clusters, colours)
+    tree_svg = render_icicle_svg(icicle, node_marks_of(marks))
     log.info("map and tree: %.1f s", time.perf_counter() - start)
 
     artifact_gallery = None
@@ -358,14 +478,29 @@ def create_report(
             "n_noise": int((labels < 0).sum()),
             "n_thumbs": len(shown),
             "n_missing": n_missing,
+            "n_placed": 0 if tables.placed is None else len(tables.placed),
+            "n_placed_clustered": (0 if tables.placed is None
+                                   else int((tables.placed["cluster"] >= 0).sum())),
         },
         "clusters": cluster_rows,
+        "distinct": [c for c in cluster_rows if not c["main_population"]],
+        "main_population": [c for c in cluster_rows if c["main_population"]],
+        "main_population_size": sum(c["size"] for c in cluster_rows if c["main_population"]),
+        "ranked": "interest_rank" in clusters.columns,
+        "queue": _queue_context(tables.path, out, thumb_size, has_sky),
         "has_sky": has_sky,
+        "simulated": simulated and has_coordinates,
+        "sky_note": SIMULATED_NOTE,
         "has_images": has_images,
+        "tree_svg": Markup(tree_svg),
+        "glossary": GLOSSARY,
+        "extra_columns": [c for c in CLUSTER_EXTRAS if any(c in r["extras"] for r in cluster_rows)],
+        "has_descriptions": any(r["description"] for r in cluster_rows),
         "has_truth": bool(majorities),
         "thumb_size": thumb_size,
         "display_size": max(32, round(thumb_size * 0.78)),  # sharp on high-density screens
         "map_png": "figures/map.png",
+        "map_compact": len(map_data.islands) > 0,
         "tree_png": "figures/tree.png",
         "tree_leaves": shapes.n_leaves,
         "artifacts_kept": artifacts_kept,
@@ -378,7 +513,10 @@ def create_report(
         "domain_guard": tables.record.get("domain_guard"),
         "min_purity": MIN_PURITY,
         "min_fraction_held": MIN_FRACTION_HELD,
-        "recovery": _recovery_rows(tables.recovery, letters) if tables.recovery is not None else [],
+        "recovery": (_recovery_rows(tables.recovery, letters, _seeds_recovered(tables),
+                                    tables.n_seeds) if tables.recovery is not None else []),
+        "stability": create_stability(clusters, tables.n_seeds),
+        "n_seeds": tables.n_seeds,
         **_record_context(tables.record),
     }
     index = render_html(context, out / "index.html")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 
 def save_figure(fig, ax, path: Path, title: str | None, hidden_spines: Iterable[str]) -> Path:

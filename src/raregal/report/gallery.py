@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from raregal.constants import FILE_COLUMN, ID_COLUMN
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 
 def create_gallery(galaxies: pd.DataFrame, max_per_gallery: int) -> pd.DataFrame:

@@ -11,10 +11,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 TEMPLATE_PACKAGE = "raregal.report"
 INDEX_TEMPLATE = "index.html"
+SCRIPT = "tree.js"
 
 
 def _load_template(name: str) -> str | None:
@@ -36,8 +37,14 @@ def template_environment():
 
 
 def render_html(context: dict[str, Any], path: Path) -> Path:
-    """Fill ``index.html`` from ``context`` and write it atomically at ``path``."""
-    html = template_environment().get_template(INDEX_TEMPLATE).render(**context)
+    """Fill ``index.html`` from ``context`` and write it atomically at ``path``.
+
+    The page's script (the clickable tree) is copied beside it as ``tree.js``, a file of its own
+    rather than inline code, so that the only script of the page is raregal's.
+    """
+    html = template_environment().get_template(INDEX_TEMPLATE).render(script=SCRIPT, **context)
+    with atomic_path(path.parent / SCRIPT) as tmp:
+        tmp.write_text(_load_template(SCRIPT), encoding="utf-8")
     with atomic_path(path) as tmp:
         tmp.write_text(html, encoding="utf-8")
     return path

@@ -1,12 +1,10 @@
-"""Reading a run folder for the report: the tables it needs, checked, and ``run.json``.
-
-The report reads only the run folder (see ``docs/for_developers.md``): ``galaxies.parquet``,
-``clusters.parquet``, ``condensed_tree.parquet``, ``run.json`` and, when present, ``recovery.csv``.
+"""Reading a run folder for the report: the tables it needs and ``run.json``, through the
+run-folder contract (``raregal.io.runfolder``): ``galaxies``, ``clusters``, ``condensed_tree``
+and, when present, ``recovery``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,17 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raregal.cluster import cluster_letter
-from raregal.constants import FILE_COLUMN, ID_COLUMN
+from raregal.constants import FILE_COLUMN
 from raregal.errors import InputError
-from raregal.run import RUN_JSON
-from raregal.tables import read_table, require_columns
-
-GALAXY_COLUMNS = (ID_COLUMN, "cluster", "probability", "map_x", "map_y")
-CLUSTER_COLUMNS = ("cluster", "size", "persistence")
-TREE_COLUMNS = ("parent", "child", "lambda_val", "child_size")
-RECOVERY_COLUMNS = ("true_class", "cluster", "purity", "completeness")
-RECOVERY_CSV = "recovery.csv"
+from raregal.io.runfolder import RunFolder
 
 
 @dataclass
@@ -41,9 +31,13 @@ class RunTables:
     tree : DataFrame
         ``condensed_tree.parquet``: parent, child, lambda_val, child_size.
     record : dict
-        ``run.json`` (empty when the file is absent).
+        ``run.json``.
     recovery : DataFrame or None
         ``recovery.csv`` when the run knows the planted classes.
+    seed_clusters : DataFrame or None
+        ``seed_clusters.parquet``: every seed's labels, when the run has several seeds.
+    placed : DataFrame or None
+        ``placed.parquet``: galaxies placed later by ``raregal predict --add``.
     """
 
     path: Path
@@ -52,40 +46,36 @@ class RunTables:
     tree: pd.DataFrame
     record: dict[str, Any]
     recovery: pd.DataFrame | None
+    seed_clusters: pd.DataFrame | None = None
+    placed: pd.DataFrame | None = None
 
-
-def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError("not found; is this a finished run folder?", path=path)
-    df = read_table(path)
-    require_columns(df, list(columns), path)
-    return df
+    @property
+    def n_seeds(self) -> int:
+        """Seeds of the run (1 unless it was searched with ``n_seeds`` > 1)."""
+        return max(1, len((self.record.get("search") or {}).get("seeds") or []))
 
 
 def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
-    """Read and check the tables of a run folder.
+    """Read and check the tables of a run folder (``raregal.io.runfolder.RunFolder.open``).
 
     Raises
     ------
     InputError
-        When the folder or one of its required tables is missing, a column is missing, or
-        galaxies carry a cluster label that ``clusters.parquet`` does not know (the count is given).
+        When the folder, its run.json or one of its required tables is missing, a table breaks
+        the run-folder contract, the folder was written by an older raregal, or galaxies carry a
+        cluster label that ``clusters.parquet`` does not know (the count is given).
     """
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise InputError("is not a run folder", path=path)
-    galaxies = _read(path / "galaxies.parquet", GALAXY_COLUMNS)
-    clusters = _read(path / "clusters.parquet", CLUSTER_COLUMNS)
-    tree = _read(path / "condensed_tree.parquet", TREE_COLUMNS)
-    clusters = clusters.sort_values("cluster").reset_index(drop=True)
-    if "letter" not in clusters.columns:
-        clusters["letter"] = [cluster_letter(int(c)) for c in clusters["cluster"]]
+    run = RunFolder.open(run_dir)
+    path = run.path
+    galaxies = run.read_table("galaxies")
+    clusters = run.read_table("clusters").sort_values("cluster").reset_index(drop=True)
+    tree = run.read_table("condensed_tree")
     labels = galaxies["cluster"].to_numpy()
     unknown = (labels >= 0) & ~np.isin(labels, clusters["cluster"].to_numpy())
     if unknown.any():
         raise InputError(
             f"{int(unknown.sum())} galaxies carry cluster labels absent from clusters.parquet",
-            path=path / "galaxies.parquet",
+            path=run.table_path("galaxies"),
             column="cluster",
             count=int(unknown.sum()),
         )
@@ -94,11 +84,10 @@ def read_run(run_dir: str | os.PathLike[str]) -> RunTables:
             os.path.join(path, p) if isinstance(p, str) and p and not os.path.isabs(p) else p
             for p in galaxies[FILE_COLUMN]
         ]
-    record_path = path / RUN_JSON
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    recovery_path = path / RECOVERY_CSV
-    recovery = _read(recovery_path, RECOVERY_COLUMNS) if recovery_path.exists() else None
-    return RunTables(path, galaxies, clusters, tree, record, recovery)
+    recovery = run.read_table("recovery") if run.has_table("recovery") else None
+    seed_clusters = run.read_table("seed_clusters") if run.has_table("seed_clusters") else None
+    placed = run.read_table("placed") if run.has_table("placed") else None
+    return RunTables(path, galaxies, clusters, tree, run.record, recovery, seed_clusters, placed)
 
 
 def find_flag(record: Any, name: str) -> bool:
@@ -110,3 +99,12 @@ def find_flag(record: Any, name: str) -> bool:
     if isinstance(record, list):
         return any(find_flag(item, name) for item in record)
     return False
+
+
+def read_marks(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The explorer's marks of the run (``marks.parquet``); an empty table when there are none."""
+    run = RunFolder.open(run_dir)
+    columns = ["target_kind", "target", "tag", "note"]
+    if not run.has_table("marks"):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return run.read_table("marks")[columns].astype(str)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from raregal.tables import atomic_path
+from raregal.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 

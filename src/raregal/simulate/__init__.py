@@ -1,4 +1,4 @@
-"""A simulated galaxy survey with planted rare classes: the embedded default data and benchmark."""
+"""A simulated galaxy survey with planted rare classes: the embedded default data."""
 
 from raregal.simulate.classes import (
     ARTIFACT_CLASSES,
@@ -7,14 +7,13 @@ from raregal.simulate.classes import (
     RARE_CLASSES,
     class_fractions,
 )
-from raregal.simulate.survey import benchmark_simulator, simulate_survey
+from raregal.simulate.survey import simulate_survey
 
 __all__ = [
     "ARTIFACT_CLASSES",
     "BULK_CLASSES",
     "CLASS_NAMES",
     "RARE_CLASSES",
-    "benchmark_simulator",
     "class_fractions",
     "simulate_survey",
 ]

@@ -37,7 +37,8 @@ def write_contact_sheets(
     """Write ``survey/contact/<class>.png`` for every class present in the survey's catalog."""
     from PIL import Image
 
-    from raregal.tables import atomic_path, read_table
+    from raregal.io.atomic import atomic_path
+    from raregal.io.tables import read_table
 
     root = Path(survey)
     catalog = read_table(root / "catalog.parquet", columns=["true_class", FILE_COLUMN])

@@ -173,11 +173,11 @@ def render_chunk(out: str, spec_json: Mapping[str, Any], start: int, stop: int) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from raregal.io.atomic import atomic_path
     from raregal.simulate.galaxies import PARAM_COLUMNS
     from raregal.simulate.galaxy import VOTE_STREAM, galaxy_rng, simulate_galaxy
     from raregal.simulate.render import to_rgb, write_fits, write_png
     from raregal.simulate.votes import simulate_votes, votes_table
-    from raregal.tables import atomic_path
 
     spec = SurveySpec(**spec_json)
     root = Path(out)
@@ -257,7 +257,7 @@ def _prepare_folder(out: Path, spec: SurveySpec, overwrite: bool) -> None:
             elif target.exists():
                 target.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    from raregal.tables import atomic_path
+    from raregal.io.atomic import atomic_path
 
     with atomic_path(spec_path) as tmp:
         tmp.write_text(json.dumps(spec.to_json(), indent=2, sort_keys=True))
@@ -301,7 +301,8 @@ def _assemble_catalog(out: Path, spec: SurveySpec) -> Path:
     """Stream the part files, in order, into ``catalog.parquet`` (atomically, spec as metadata)."""
     import pyarrow.parquet as pq
 
-    from raregal.tables import METADATA_KEY, atomic_path
+    from raregal.io.atomic import atomic_path
+    from raregal.io.tables import METADATA_KEY
 
     schema = _catalog_schema()
     meta = {METADATA_KEY.encode(): json.dumps({"survey": spec.to_json()}, sort_keys=True).encode()}
@@ -395,19 +396,3 @@ def simulate_survey(
 
         write_contact_sheets(root)
     return catalog
-
-
-def benchmark_simulator(n: int = 200, size: int = 128, seed: int = 0) -> float:
-    """Images per second per core: render, encode and write ``n`` PNG cutouts with their votes.
-
-    Measured in CPU time of this process (one core), so that a busy, shared machine does not
-    lower the figure; the first 20 galaxies warm the caches (GalSim tables) and are not timed.
-    """
-    import tempfile
-
-    spec = make_spec(max(n, 1), seed, size).to_json()
-    with tempfile.TemporaryDirectory(prefix="raregal-bench-") as tmp:
-        render_chunk(tmp, spec, 0, min(20, n))
-        started = time.process_time()
-        render_chunk(tmp, spec, 0, n)
-        return n / (time.process_time() - started)

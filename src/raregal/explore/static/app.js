@@ -1,317 +1,252 @@
-// raregal explore: the map (canvas ImageData, typed arrays), cluster list, tree walking,
-// selections, 'more like this' and marks. Plain JS, no build step, no network beyond this server.
+// raregal explore: the page's glue. The map (map.js), labels (labels.js), the condensed tree
+// (tree.js), the object view (object.js), marks (marks.js) and help (help.js) are modules of their
+// own; this file loads the run, wires the mouse and the keyboard, and fills the side panel.
+// Plain JS modules, no build step, no network beyond this server.
 "use strict";
 
-const PALETTE = ["#5fa8ff", "#ffa94d", "#ff6b6b", "#63e6be", "#94d82d", "#ffd43b", "#da77f2",
-  "#f783ac", "#4dd4c6", "#b197fc", "#ffc078", "#69db7c", "#3bc9db", "#ff8787", "#e599f7",
-  "#a9e34b", "#74c0fc", "#ffe066", "#c0eb75", "#f08c00"];
-const NOISE_COLOR = "#4a5260";
-const BACKGROUND = "#0e1117";
-const HOVER_RADIUS_PX = 8;
-const FAST_PAN_ABOVE = 150000;  // larger maps move the last image while dragging, redraw on release
+import { $, el, fmt, getJSON, postJSON, letterOf, saveBlob, term, clickable } from "./util.js";
+import { MapView } from "./map.js";
+import { shortDescription } from "./labels.js";
+import { TreeView } from "./tree.js";
+import { ObjectView, wireObjectView } from "./object.js";
+import { MarksStore, markForm, renderMarksPanel } from "./marks.js";
+import { renderHelp, toggleHelp, wireTermTips } from "./help.js";
 
-const $ = (id) => document.getElementById(id);
-const state = {
-  summary: null, n: 0, x: null, y: null, label: null,
-  view: { cx: 0, cy: 0, scale: 1 }, width: 0, height: 0, dpr: 1,
-  highlight: null,       // Uint8Array mask or null
-  selection: null,       // Uint8Array mask or null
-  polygon: null,         // selection polygon in map coordinates
-  mode: "pan", panel: null, hover: -1,
+const app = { summary: null, map: null, panel: null, colourName: "cluster" };
+window.raregal = { app, ready: 0, hoverReady: 0, glossary: {} };
+app.marks = new MarksStore();
+
+// ---------------------------------------------------------------- thumbnails and galleries
+app.thumb = function thumb(g, open) {
+  const t = el("div", { class: "thumb", title: `${g.id_str}${g.letter ? " · cluster " + g.letter : ""}`, "data-row": g.row });
+  clickable(t, open || (() => app.object.open(g.row)), `open ${g.id_str}`);
+  if (app.summary.has_images) {
+    const img = el("img", { loading: "lazy", alt: g.id_str, src: `/thumbs/${g.row}.jpg` });
+    img.onerror = () => img.replaceWith(el("div", { class: "missing", text: g.id_str }));
+    t.append(img);
+  } else t.append(el("div", { class: "missing", text: g.id_str }));
+  if (g.letter) { const b = el("span", { text: g.letter }); b.style.background = colourOf(g.cluster); t.append(b); }
+  return t;
+};
+function colourOf(k) { return k >= 0 ? app.summary.palette.clusters[k] || "#888" : app.summary.palette.noise; }
+function clusterRow(k) { return app.summary.clusters.find((c) => c.cluster === k); }
+
+// ---------------------------------------------------------------- side panel
+function openPanel(info) {
+  app.panel = info;
+  $("panel").hidden = false;
+  $("panel-title").textContent = info.title;
+  $("panel-sub").replaceChildren(...(info.sub || []));
+  $("panel-actions").replaceChildren(...(info.actions || []));
+  $("panel-marks").replaceChildren(...(info.markTarget ? [markForm(app.marks, info.markTarget)] : []));
+  $("gallery").replaceChildren(...(info.galleryTitle ? [el("div", { class: "gallery-title", text: info.galleryTitle })] : []),
+    ...(info.gallery || []).map((g) => app.thumb(g)));
+  $("panel").scrollTop = 0;
+  renderClusters();
+}
+function closePanel() {
+  app.panel = null; $("panel").hidden = true; app.map.highlight = null; app.map.labelFirst = undefined;
+  app.tree.mark(null); renderClusters(); app.map.requestDraw();
+}
+function facts(pairs) {  // [["size", "262"], [term("persistence"), "2.32"], ...] -> "size 262 · persistence 2.32"
+  const out = [];
+  pairs.forEach(([k, v], i) => { if (i) out.push(" · "); out.push(k, " ", v); });
+  return out;
+}
+async function showCluster(k) {
+  const c = await getJSON(`/api/clusters/${k}?limit=120`);
+  app.map.highlight = app.map.indicesOf((i) => app.map.L[i] === k); app.map.labelFirst = k; app.map.requestDraw();
+  const actions = [];
+  if (c.tree && c.tree.parent !== null) actions.push(el("button", { id: "step-up", onclick: () => showNode(c.tree.parent) }, "↑ step up the tree"));
+  actions.push(el("button", { onclick: () => app.map.zoomTo(app.map.highlight) }, "zoom to"));
+  const sub = facts([["", `${Number(c.size).toLocaleString()} galaxies`], [term("persistence"), fmt(c.persistence)],
+    ...(c.mean_probability !== undefined ? [[term("mean p"), fmt(c.mean_probability, 2)]] : []),
+    ...(c.interest !== undefined && c.interest !== null ? [[term("interest"), fmt(c.interest, 2)]] : []),
+    ...(c.seed_stability !== undefined && c.seed_stability !== null ? [[term("seed stability"), fmt(c.seed_stability, 2)]] : [])]);
+  if (c.description) sub.push(el("div", { class: "description", text: c.description }));
+  openPanel({
+    kind: "cluster", cluster: k, markTarget: { target_kind: "cluster", target: c.letter },
+    title: `Cluster ${c.letter}`, sub, actions, gallery: c.gallery,
+    galleryTitle: `most probable ${c.gallery.length} of ${Number(c.size).toLocaleString()}`,
+  });
+  if (c.tree) app.tree.mark(c.tree.node);
+}
+async function showNode(node, compare = false) {
+  const [info, buf] = await Promise.all([getJSON(`/api/nodes/${node}?limit=120`), fetch(`/api/nodes/${node}/mask`).then((r) => r.arrayBuffer())]);
+  const mask = new Uint8Array(buf), R = app.map.R;
+  app.map.highlight = app.map.indicesOf((i) => mask[R[i]] === 1); app.map.labelFirst = undefined; app.map.requestDraw();
+  const actions = [];
+  if (info.parent !== null) actions.push(el("button", { id: "step-up", onclick: () => showNode(info.parent) }, "↑ step up the tree"));
+  actions.push(el("button", { onclick: () => app.map.zoomTo(app.map.highlight) }, "zoom to"));
+  actions.push(el("button", { id: "side-by-side", onclick: () => showLeaves(node) }, "leaves side by side"));
+  for (const k of info.clusters) actions.push(el("button", { onclick: () => showCluster(k) }, `cluster ${letterOf(k)}`));
+  openPanel({
+    kind: "node", node, markTarget: { target_kind: "node", target: String(node) },
+    title: info.is_root ? "Root of the tree" : `Tree node ${node}`,
+    sub: facts([["", `${info.size.toLocaleString()} galaxies`], ["splits from its parent at", ""], [term("λ"), `= ${fmt(info.lambda_birth)}`],
+      ["leaf clusters", info.letters.join(", ") || "none"]]),
+    actions, gallery: info.gallery, galleryTitle: `most probable ${info.gallery.length} of ${info.size.toLocaleString()} (each leaf in turn)`,
+  });
+  app.tree.toggle(true);
+  app.tree.mark(node);
+  if (compare) showLeaves(node);
+}
+async function showLeaves(node) {
+  const info = await getJSON(`/api/nodes/${node}/leaves?per_leaf=12`);
+  $("compare").hidden = false;
+  $("compare-title").textContent = info.is_root ? "Root of the tree: its leaves side by side" : `Tree node ${node}: its leaves side by side`;
+  $("compare-sub").replaceChildren(...facts([["", `${info.size.toLocaleString()} galaxies`], [term("λ"), `from ${fmt(info.lambda_birth)}`], ["leaves", String(info.leaves.length)]]));
+  $("compare-actions").replaceChildren(el("button", { onclick: () => showNode(node) }, "highlight on the map"));
+  $("compare-marks").replaceChildren(markForm(app.marks, { target_kind: "node", target: String(node) }));
+  $("compare-leaves").replaceChildren(...info.leaves.map((leaf) => {
+    const head = el("div", { class: "leaf-head" }, el("strong", { text: leaf.letter, style: `color:${leaf.colour}` }),
+      ` ${Number(leaf.size).toLocaleString()} galaxies`, leaf.description ? el("div", { class: "muted", text: shortDescription(leaf.description) }) : null);
+    clickable(head, () => showCluster(leaf.cluster), `open cluster ${leaf.letter}`);
+    return el("div", { class: "leaf", "data-cluster": leaf.cluster, style: `border-top-color:${leaf.colour}` }, head,
+      el("div", { class: "leaf-grid" }, ...leaf.gallery.map((g) => app.thumb(g))));
+  }));
+  $("compare-close").focus();
+  document.body.dataset.compare = String(node);
+}
+function closeCompare() { $("compare").hidden = true; delete document.body.dataset.compare; }
+
+app.moreLikeThis = async function moreLikeThis(row) {
+  openPanel({ kind: "neighbours", title: "More like this", sub: ["searching… (the index is built once per run)"] });
+  try {
+    const r = await getJSON(`/api/neighbours/${row}?k=48`);
+    app.map.highlight = app.map.rowsToIndices([row, ...r.neighbours.map((g) => g.row)]); app.map.requestDraw();
+    const seed = await getJSON(`/api/galaxies/${row}`);
+    openPanel({ kind: "neighbours", title: `More like ${seed.id_str}`, sub: [`${r.neighbours.length} nearest in ${r.space} space, highlighted on the map`],
+      actions: [el("button", { onclick: () => app.object.open(row) }, "open it"), el("button", { onclick: () => app.map.zoomTo(app.map.highlight) }, "zoom to")],
+      gallery: r.neighbours, galleryTitle: "nearest first" });
+  } catch (e) {
+    openPanel({ kind: "neighbours", title: "More like this", sub: [`no neighbours: ${e.message}`] });
+  }
 };
 
-function hexToRGB(hex) {
-  const v = parseInt(hex.slice(1), 16);
-  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
-}
-function pack(r, g, b) { return ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0; }
-function mix(rgb, bg, t) { return rgb.map((c, i) => Math.round(c * (1 - t) + bg[i] * t)); }
-const BG = hexToRGB(BACKGROUND);
-function clusterColor(k) { return k < 0 ? NOISE_COLOR : PALETTE[k % PALETTE.length]; }
-function letterOf(k) {
-  if (k < 0) return "";
-  let s = ""; k += 1;
-  while (k) { const r = (k - 1) % 26; s = String.fromCharCode(65 + r) + s; k = Math.floor((k - 1) / 26); }
-  return s;
-}
-function fmt(v, d = 3) { return v === null || v === undefined ? "–" : Number(v).toFixed(d); }
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else if (k === "text") e.textContent = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-async function getJSON(url, opts) {
-  const r = await fetch(url, opts);
-  if (!r.ok) { let m = r.statusText; try { m = (await r.json()).detail; } catch (e) { /* text */ } throw new Error(m); }
-  return r.json();
-}
-function postJSON(url, body) {
-  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-}
-
-// ---------------------------------------------------------------- colours per point (packed)
-let colorTable = null, dimTable = null, noiseFull = 0, noiseDim = 0;
-function buildColors(nClusters) {
-  colorTable = new Uint32Array(Math.max(nClusters, 1));
-  dimTable = new Uint32Array(Math.max(nClusters, 1));
-  for (let k = 0; k < nClusters; k++) {
-    const rgb = hexToRGB(clusterColor(k));
-    colorTable[k] = pack(...rgb); dimTable[k] = pack(...mix(rgb, BG, 0.72));
-  }
-  const nz = hexToRGB(NOISE_COLOR);
-  noiseFull = pack(...nz); noiseDim = pack(...mix(nz, BG, 0.6));
-}
-
-// ---------------------------------------------------------------- spatial grid for hover
-const grid = { size: 0, x0: 0, y0: 0, cell: 1, start: null, items: null };
-function buildGrid() {
-  const [x0, y0, x1, y1] = state.summary.bounds;
-  const size = Math.max(16, Math.min(1024, Math.round(Math.sqrt(state.n / 4))));
-  const cell = Math.max((x1 - x0), (y1 - y0), 1e-9) / size * 1.0001;
-  const counts = new Int32Array(size * size + 1), cellOf = new Int32Array(state.n);
-  for (let i = 0; i < state.n; i++) {
-    const gx = Math.min(size - 1, Math.floor((state.x[i] - x0) / cell));
-    const gy = Math.min(size - 1, Math.floor((state.y[i] - y0) / cell));
-    const c = gy * size + gx; cellOf[i] = c; counts[c + 1]++;
-  }
-  for (let c = 0; c < size * size; c++) counts[c + 1] += counts[c];
-  const fill = counts.slice(0, size * size), items = new Int32Array(state.n);
-  for (let i = 0; i < state.n; i++) items[fill[cellOf[i]]++] = i;
-  Object.assign(grid, { size, x0, y0, cell, start: counts, items });
-}
-function nearest(mx, my, radius) {
-  const { size, x0, y0, cell, start, items } = grid;
-  const gx0 = Math.max(0, Math.floor((mx - radius - x0) / cell)), gx1 = Math.min(size - 1, Math.floor((mx + radius - x0) / cell));
-  const gy0 = Math.max(0, Math.floor((my - radius - y0) / cell)), gy1 = Math.min(size - 1, Math.floor((my + radius - y0) / cell));
-  // nearest within the radius; highlighted galaxies first, then clustered ones, then noise
-  const r2 = radius * radius, hl = state.highlight || state.selection;
-  let best = -1, bestScore = Infinity;
-  for (let gy = gy0; gy <= gy1; gy++) for (let gx = gx0; gx <= gx1; gx++) {
-    const c = gy * size + gx;
-    for (let j = start[c]; j < start[c + 1]; j++) {
-      const i = items[j], dx = state.x[i] - mx, dy = state.y[i] - my, d = dx * dx + dy * dy;
-      if (d > r2) continue;
-      const score = d + (hl && !hl[i] ? 2 * r2 : 0) + (state.label[i] < 0 ? r2 : 0);
-      if (score < bestScore) { best = i; bestScore = score; }
-    }
-  }
-  return best;
-}
-
-// ---------------------------------------------------------------- view transforms
-function toScreen(x, y) {  // map -> CSS pixels inside the canvas
-  const v = state.view;
-  return [(x - v.cx) * v.scale + state.width / 2, state.height / 2 - (y - v.cy) * v.scale];
-}
-function toData(px, py) {
-  const v = state.view;
-  return [(px - state.width / 2) / v.scale + v.cx, (state.height / 2 - py) / v.scale + v.cy];
-}
-function fitView() {
-  const [x0, y0, x1, y1] = state.summary.bounds;
-  const w = Math.max(x1 - x0, 1e-6), h = Math.max(y1 - y0, 1e-6);
-  state.view = { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: 0.92 * Math.min(state.width / w, state.height / h) };
-}
-
-// ---------------------------------------------------------------- drawing
-const canvas = $("map"), overlay = $("overlay");
-const ctx = canvas.getContext("2d"), octx = overlay.getContext("2d");
-let image = null, pixels = null, drawQueued = false;
-function resize() {
-  const r = canvas.getBoundingClientRect();
-  state.dpr = window.devicePixelRatio || 1;
-  state.width = r.width; state.height = r.height;
-  for (const c of [canvas, overlay]) { c.width = Math.round(r.width * state.dpr); c.height = Math.round(r.height * state.dpr); }
-  image = ctx.createImageData(canvas.width, canvas.height);
-  pixels = new Uint32Array(image.data.buffer);
-}
-function requestDraw() { if (!drawQueued) { drawQueued = true; requestAnimationFrame(() => { drawQueued = false; draw(); }); } }
-function draw() {
-  if (!state.x || !pixels) return;
-  const W = canvas.width, H = canvas.height, n = state.n, v = state.view, d = state.dpr;
-  pixels.fill(pack(...BG));
-  const sx = v.scale * d, ox = W / 2 - v.cx * sx, oy = H / 2 + v.cy * sx;
-  const perPx = n / Math.max(1, (W * H) / 40);
-  const base = perPx > 1 ? 1 : perPx > 0.1 ? 2 : perPx > 0.01 ? 3 : 4;
-  const r = Math.max(1, Math.round(base * Math.min(d, 2) * Math.min(2, Math.max(1, v.scale / state.fitScale))));
-  const hl = state.highlight, sel = state.selection, X = state.x, Y = state.y, L = state.label;
-  const dimmed = hl !== null || sel !== null;
-  const put = (i, col, rad) => {
-    const px = (X[i] * sx + ox) | 0, py = (oy - Y[i] * sx) | 0;
-    if (px < 0 || py < 0 || px >= W || py >= H) return;
-    if (rad === 1) { pixels[py * W + px] = col; return; }
-    const a = rad >> 1, x0 = Math.max(0, px - a), y0 = Math.max(0, py - a);
-    const x1 = Math.min(W - 1, px - a + rad - 1), y1 = Math.min(H - 1, py - a + rad - 1);
-    const c = (rad - 1) / 2, r2 = (rad / 2) * (rad / 2) + 0.25, round = rad >= 4;
-    for (let yy = y0; yy <= y1; yy++) {
-      const row = yy * W, dy = yy - (py - a) - c;
-      for (let xx = x0; xx <= x1; xx++) {
-        const dx = xx - (px - a) - c;
-        if (!round || dx * dx + dy * dy <= r2) pixels[row + xx] = col;
+// ---------------------------------------------------------------- cluster list
+function renderClusters() {
+  const s = app.summary, hasInterest = s.clusters.some((c) => c.interest !== undefined && c.interest !== null);
+  $("clusters-head").replaceChildren(...[el("th", { "aria-label": "colour" }), el("th", {}, term("cluster")), el("th", { class: "num" }, term("size")),
+    el("th", { class: "num" }, term("persistence")), el("th", { class: "num" }, term("mean p")),
+    hasInterest ? el("th", { class: "num" }, term("interest")) : null, el("th", {}, "marks")].filter(Boolean));
+  const marksBy = {};
+  for (const m of app.marks.all) if (m.target_kind === "cluster") (marksBy[m.target] ||= []).push(m);
+  // ranked runs list the clusters that look rarest first
+  const ranked = s.clusters.some((c) => c.interest_rank !== undefined && c.interest_rank !== null);
+  const ordered = ranked ? [...s.clusters].sort((a, b) => (a.interest_rank ?? 1e9) - (b.interest_rank ?? 1e9)) : s.clusters;
+  const rows = ordered.map((c) => {
+    const sw = el("span", { class: "swatch" }); sw.style.background = c.colour;
+    const name = el("td", { class: "letter" }, c.letter, c.description ? el("span", { class: "desc", title: c.description, text: ` ${shortDescription(c.description)}` }) : null,
+      s.has_images && c.central && c.central.length ? el("div", { class: "central" }, ...c.central.map((r) => el("img", { src: `/thumbs/${r}.jpg`, alt: "", loading: "lazy" }))) : null);
+    const tr = el("tr", { "data-cluster": c.cluster, tabindex: "0", "aria-label": `cluster ${c.letter}, ${c.size} galaxies` },
+      el("td", {}, sw), name, el("td", { class: "num", text: Number(c.size).toLocaleString() }),
+      el("td", { class: "num", text: fmt(c.persistence, 3) }), el("td", { class: "num", text: fmt(c.mean_probability, 2) }),
+      hasInterest ? el("td", { class: "num", text: fmt(c.interest, 2) }) : null,
+      el("td", {}, ...(marksBy[c.letter] || []).map((m) => el("span", { class: "badge", style: `border-color:${m.colour};color:${m.colour}`, text: m.tag }))));
+    tr.addEventListener("click", () => showCluster(c.cluster));
+    tr.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); showCluster(c.cluster); }
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        const next = ev.key === "ArrowDown" ? tr.nextElementSibling : tr.previousElementSibling;
+        if (next) next.focus();
       }
-    }
-  };
-  // pass 1: noise, pass 2: clusters, pass 3: highlighted / selected on top
-  for (let i = 0; i < n; i++) if (L[i] < 0) put(i, dimmed ? noiseDim : noiseFull, r);
-  for (let i = 0; i < n; i++) { const k = L[i]; if (k >= 0) put(i, dimmed ? dimTable[k] : colorTable[k], r); }
-  if (hl) for (let i = 0; i < n; i++) if (hl[i]) put(i, L[i] >= 0 ? colorTable[L[i]] : noiseFull, r + 1);
-  if (sel) { const c = pack(255, 243, 191); for (let i = 0; i < n; i++) if (sel[i]) put(i, c, r + 1); }
-  ctx.putImageData(image, 0, 0);
-  drawOverlay();
-}
-function shiftImage(dx, dy) {  // CSS pixels since the last full draw
-  ctx.fillStyle = BACKGROUND; ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.putImageData(image, Math.round(dx * state.dpr), Math.round(dy * state.dpr));
-  drawOverlay();
-}
-function drawOverlay(path) {
-  octx.setTransform(state.dpr, 0, 0, state.dpr, 0, 0);
-  octx.clearRect(0, 0, state.width, state.height);
-  const poly = path || (state.polygon && state.polygon.map(([x, y]) => toScreen(x, y)));
-  if (poly && poly.length > 1) {
-    octx.beginPath(); octx.moveTo(poly[0][0], poly[0][1]);
-    for (const [px, py] of poly.slice(1)) octx.lineTo(px, py);
-    octx.closePath(); octx.fillStyle = "rgba(255,212,59,0.08)"; octx.fill();
-    octx.setLineDash([5, 4]); octx.strokeStyle = "#ffd43b"; octx.lineWidth = 1.5; octx.stroke(); octx.setLineDash([]);
-  }
-  if (state.hover >= 0) {
-    const [px, py] = toScreen(state.x[state.hover], state.y[state.hover]);
-    octx.beginPath(); octx.arc(px, py, 6, 0, 2 * Math.PI); octx.strokeStyle = "#fff"; octx.lineWidth = 1.5; octx.stroke();
-  }
+    });
+    if (app.panel && app.panel.kind === "cluster" && app.panel.cluster === c.cluster) tr.classList.add("active");
+    if (c.main_population) { tr.classList.add("main"); tr.hidden = !app.showMain; }
+    return tr;
+  });
+  // the clusters no more distinct than the average fold behind one row (the main population)
+  const main = ordered.filter((c) => c.main_population);
+  const toggle = main.length ? [el("tr", { class: "main-toggle", tabindex: "0", onclick: () => { app.showMain = !app.showMain; renderClusters(); } },
+    el("td", { colspan: "7", text: `${app.showMain ? "▾" : "▸"} main population: ${main.length} clusters of ${main.reduce((a, c) => a + c.size, 0).toLocaleString()} galaxies, no more distinct than the average` }))] : [];
+  const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("#clusters tr");
+  const keep = focused ? focused.dataset.cluster : null;
+  $("clusters").querySelector("tbody").replaceChildren(...rows.filter((r) => !r.classList.contains("main")), ...toggle,
+    ...rows.filter((r) => r.classList.contains("main")));
+  if (keep !== null) { const again = $("clusters").querySelector(`tr[data-cluster='${keep}']`); if (again) again.focus(); }
+  $("cluster-count").textContent = `${s.clusters.length} · noise ${s.n_noise.toLocaleString()}`;
 }
 
-// ---------------------------------------------------------------- selection
-function insidePolygon(poly) {  // even-odd rule, as on the server
-  const n = state.n, X = state.x, Y = state.y, mask = new Uint8Array(n);
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const [x, y] of poly) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const px = X[i], py = Y[i];
-    if (px < x0 || px > x1 || py < y0 || py > y1) continue;
-    let inside = false;
-    for (let a = 0, b = poly.length - 1; a < poly.length; b = a++) {
-      const [xi, yi] = poly[a], [xj, yj] = poly[b];
-      if ((yi > py) !== (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi) inside = !inside;
-    }
-    if (inside) { mask[i] = 1; count++; }
-  }
-  return [mask, count];
+// ---------------------------------------------------------------- colour by
+async function loadColumns() {
+  const columns = await getJSON("/api/columns");
+  const groups = {};
+  for (const c of columns) (groups[c.group] ||= []).push(c);
+  $("colour-by").replaceChildren(...Object.entries(groups).map(([g, cs]) => el("optgroup", { label: g },
+    ...cs.map((c) => el("option", { value: c.name, text: c.name.replace(/_fraction$/, "").replace(/_/g, " ") })))));
+  $("colour-by").value = "cluster";
 }
-function setSelection(poly) {
-  if (!poly || poly.length < 3) return;
-  const [mask, count] = insidePolygon(poly);
-  state.polygon = poly; state.selection = mask;
-  $("selection-count").textContent = `${count.toLocaleString()} galaxies selected`;
-  $("selection-bar").hidden = false;
-  requestDraw();
-}
-function clearSelection() { state.polygon = null; state.selection = null; $("selection-bar").hidden = true; requestDraw(); }
-async function exportSelection() {
-  const r = await postJSON("/api/select.csv", { polygon: state.polygon });
-  if (!r.ok) { alert(`export failed: ${r.statusText}`); return; }
-  const url = URL.createObjectURL(await r.blob());
-  const a = el("a", { href: url, download: "selection.csv" });
-  document.body.append(a); a.click(); a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-// ---------------------------------------------------------------- mouse
-let drag = null;
-function canvasPoint(ev) { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; }
-function setMode(mode) {
-  state.mode = mode;
-  for (const m of ["pan", "box", "lasso"]) $(`mode-${m}`).classList.toggle("on", m === mode);
-  canvas.classList.toggle("selecting", mode !== "pan");
-}
-canvas.addEventListener("mousedown", (ev) => {
-  const p = canvasPoint(ev);
-  const mode = ev.shiftKey ? "lasso" : state.mode;
-  drag = { mode, start: p, last: p, path: [p], moved: false, view: { ...state.view }, drawn: [0, 0] };
-  if (mode === "pan") canvas.classList.add("dragging");
-  hideTooltip();
-});
-window.addEventListener("mousemove", (ev) => {
-  if (!drag) { if (ev.target === canvas) hover(ev); return; }
-  const p = canvasPoint(ev);
-  if (Math.hypot(p[0] - drag.start[0], p[1] - drag.start[1]) > 3) drag.moved = true;
-  if (drag.mode === "pan") {
-    const dx = p[0] - drag.start[0], dy = p[1] - drag.start[1];
-    state.view.cx = drag.view.cx - dx / state.view.scale;
-    state.view.cy = drag.view.cy + dy / state.view.scale;
-    if (state.n > FAST_PAN_ABOVE) shiftImage(dx - drag.drawn[0], dy - drag.drawn[1]);
-    else requestDraw();
-  } else if (drag.mode === "box") {
-    const [a, b] = [drag.start, p];
-    drag.path = [[a[0], a[1]], [b[0], a[1]], [b[0], b[1]], [a[0], b[1]]];
-    drawOverlay(drag.path);
+async function colourBy(name) {
+  const map = app.map, n = map.n, R = map.R;
+  app.colourName = name;
+  delete document.body.dataset.colour;
+  if (name === "cluster") {
+    map.setCategorical(map.L, app.summary.palette.clusters, true);
+    legend({ kind: "categorical", categories: [], colours: [] }, name);
   } else {
-    drag.path.push(p); drawOverlay(drag.path);
+    const [meta, buf] = await Promise.all([getJSON(`/api/columns/${encodeURIComponent(name)}/meta`),
+      fetch(`/api/columns/${encodeURIComponent(name)}`).then((r) => r.arrayBuffer())]);
+    if (app.colourName !== name) return;
+    if (meta.kind === "categorical") {
+      const raw = new Int32Array(buf), codes = new Int32Array(n);
+      for (let i = 0; i < n; i++) codes[i] = raw[R[i]];
+      map.setCategorical(codes, meta.colours);
+    } else {
+      const raw = new Float32Array(buf), values = new Float32Array(n);
+      for (let i = 0; i < n; i++) values[i] = raw[R[i]];
+      map.setContinuous(values, meta.min, meta.max, app.summary.palette.sequential);
+    }
+    legend(meta, name);
   }
-});
-window.addEventListener("mouseup", (ev) => {
-  if (!drag) return;
-  const d = drag; drag = null; canvas.classList.remove("dragging");
-  if (!d.moved) { const i = pick(canvasPoint(ev)); if (i >= 0) showGalaxy(i); return; }
-  if (d.mode !== "pan" && d.path.length >= 3) setSelection(d.path.map(([px, py]) => toData(px, py)));
-  else if (d.mode === "pan") requestDraw();
-  else drawOverlay();
-});
-canvas.addEventListener("wheel", (ev) => {
-  ev.preventDefault();
-  const p = canvasPoint(ev), before = toData(...p);
-  const f = Math.exp(-ev.deltaY * 0.0015);
-  state.view.scale = Math.min(state.fitScale * 2000, Math.max(state.fitScale * 0.2, state.view.scale * f));
-  const after = toData(...p);
-  state.view.cx += before[0] - after[0]; state.view.cy += before[1] - after[1];
-  requestDraw();
-}, { passive: false });
-function pick(p) {
-  const [mx, my] = toData(...p);
-  return nearest(mx, my, HOVER_RADIUS_PX / state.view.scale);
+  document.body.dataset.colour = name;
+}
+function legend(meta, name) {
+  const box = $("colour-legend");
+  if (name === "cluster") { box.replaceChildren(el("span", { class: "muted", text: "colour: cluster · grey shading: density of the galaxies in no cluster" })); return; }
+  if (meta.kind === "categorical") {
+    const items = meta.categories.slice(0, 14).map((c, i) => el("span", { class: "legend-item" }, el("span", { class: "swatch", style: `background:${meta.colours[i]}` }), ` ${c}`));
+    if (meta.categories.length > 14) items.push(el("span", { class: "muted", text: ` +${meta.categories.length - 14} more` }));
+    box.replaceChildren(el("strong", { text: `${name}: ` }), ...(items.length ? items : [el("span", { class: "muted", text: "none yet" })]),
+      el("span", { class: "muted", text: " · grey: none" }));
+    return;
+  }
+  const bar = el("span", { class: "gradient", style: `background:linear-gradient(to right, ${app.summary.palette.sequential.filter((_, i) => i % 32 === 0).join(",")})` });
+  box.replaceChildren(el("strong", { text: `${name.replace(/_fraction$/, "").replace(/_/g, " ")}: ` }), fmt(meta.min, 2), " ", bar, " ", fmt(meta.max, 2),
+    el("span", { class: "muted", text: ` · mean per pixel${meta.missing ? ` · grey: no value (${meta.missing.toLocaleString()})` : ""}` }));
 }
 
-// ---------------------------------------------------------------- hover tooltip
-let hoverTimer = null, hoverToken = 0;
-function hover(ev) {
-  const p = canvasPoint(ev), i = pick(p);
-  if (i !== state.hover) { state.hover = i; drawOverlay(); }
-  if (i < 0) { hideTooltip(); return; }
-  const tip = $("tooltip");
-  tip.hidden = false;
-  placeTooltip(p);
-  if (tip.dataset.row === String(i)) return;
-  tip.dataset.row = String(i);
-  const img = $("tooltip-img");
-  img.hidden = !state.summary.has_images;
-  if (state.summary.has_images) img.src = `/thumbs/${i}.jpg`;
-  $("tooltip-id").textContent = "…";
-  $("tooltip-cluster").textContent = state.label[i] >= 0 ? `cluster ${letterOf(state.label[i])}` : "noise";
-  $("tooltip-fractions").replaceChildren();
-  const token = ++hoverToken;
-  clearTimeout(hoverTimer);
-  hoverTimer = setTimeout(async () => {
-    const g = await getJSON(`/api/galaxies/${i}`).catch(() => null);
-    if (!g || token !== hoverToken) return;
-    $("tooltip-id").textContent = g.id_str;
-    $("tooltip-cluster").textContent = (g.cluster >= 0 ? `cluster ${g.letter}` : "noise") +
-      (g.probability !== undefined ? ` · p=${fmt(g.probability, 2)}` : "");
-    $("tooltip-fractions").replaceChildren(...fractionRows(g.fractions));
-    placeTooltip(p);
-  }, 40);
+// ---------------------------------------------------------------- marks on the map
+function applyMarks() {
+  const map = app.map;
+  map.marks = app.marks.all.filter((m) => m.target_kind === "galaxy" && m.row !== null && m.row !== undefined && app.marks.visible(m))
+    .map((m) => ({ idx: map.rowToIdx[m.row], colour: m.colour, tag: m.tag }));
+  map.markedClusters = new Map();
+  for (const m of app.marks.all) if (m.target_kind === "cluster" && app.marks.visible(m) && !map.markedClusters.has(m.target)) map.markedClusters.set(m.target, m.colour);
+  map.requestOverlay();
+  renderMarksPanel(app.marks);
+  renderClusters();
+  if (app.treeLoaded) app.tree.load();
+  if (app.colourName === "mark") colourBy("mark");
+  document.body.dataset.marks = String(app.marks.all.length);
 }
-function placeTooltip(p) {
-  const tip = $("tooltip"), w = tip.offsetWidth, h = tip.offsetHeight;
-  const left = p[0] + 18 + w > state.width ? p[0] - 18 - w : p[0] + 18;
-  const top = p[1] + 14 + h > state.height ? p[1] - 14 - h : p[1] + 14;
-  tip.style.left = `${Math.max(4, left)}px`;
-  tip.style.top = `${Math.max(4, top)}px`;
+
+// ---------------------------------------------------------------- mouse and keys on the map
+let drag = null, tipTimer = null;
+function canvasPoint(ev) { const r = $("map").getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; }
+function setMode(mode) {
+  app.mode = mode;
+  for (const m of ["pan", "box", "lasso"]) $(`mode-${m}`).classList.toggle("on", m === mode);
+  $("map").classList.toggle("selecting", mode !== "pan");
 }
 function hideTooltip() { const t = $("tooltip"); t.hidden = true; t.dataset.row = ""; }
+function placeTooltip(p) {
+  const tip = $("tooltip"), w = tip.offsetWidth, h = tip.offsetHeight, map = app.map;
+  const left = p[0] + 18 + w > map.width ? p[0] - 18 - w : p[0] + 18;
+  const top = p[1] + 14 + h > map.height ? p[1] - 14 - h : p[1] + 14;
+  tip.style.left = `${Math.max(4, left)}px`; tip.style.top = `${Math.max(4, top)}px`;
+}
 function fractionRows(fr) {
   const out = [];
   for (const [name, v] of Object.entries(fr || {})) {
@@ -321,164 +256,185 @@ function fractionRows(fr) {
   }
   return out;
 }
-canvas.addEventListener("mouseleave", () => { hideTooltip(); state.hover = -1; drawOverlay(); });
-
-// ---------------------------------------------------------------- cluster list
-function renderClusters() {
-  const body = $("clusters").querySelector("tbody");
-  const marksBy = {};
-  for (const m of state.marks || []) if (m.target_kind === "cluster") (marksBy[m.target] ||= []).push(m.tag);
-  body.replaceChildren(...state.summary.clusters.map((c) => {
-    const sw = el("span", { class: "swatch" }); sw.style.background = clusterColor(c.cluster);
-    const tr = el("tr", { "data-cluster": c.cluster, onclick: () => showCluster(c.cluster) },
-      el("td", {}, sw), el("td", { class: "letter", text: c.letter }),
-      el("td", { class: "num", text: Number(c.size).toLocaleString() }),
-      el("td", { class: "num", text: c.persistence === undefined ? "–" : fmt(c.persistence, 3) }),
-      el("td", {}, ...(marksBy[c.letter] || []).map((t) => el("span", { class: `badge ${t}`, text: t }))));
-    if (state.panel && state.panel.kind === "cluster" && state.panel.cluster === c.cluster) tr.classList.add("active");
-    return tr;
-  }));
-  $("cluster-count").textContent = `${state.summary.clusters.length} · noise ${state.summary.n_noise.toLocaleString()}`;
+function hover(ev) {
+  const t0 = performance.now(), map = app.map, p = canvasPoint(ev);
+  const i = map.nearest(p[0], p[1]);
+  if (i !== map.hoverIdx) { map.hoverIdx = i; map.drawHover(); }
+  const t1 = performance.now();
+  map.frames.push({ kind: "hover", ms: t1 - t0, latency: t1 - ev.timeStamp });
+  if (i < 0) { hideTooltip(); return; }
+  const row = map.R[i];
+  if ($("tooltip").dataset.row === String(row)) { placeTooltip(p); return; }
+  clearTimeout(tipTimer);
+  tipTimer = setTimeout(async () => {
+    const g = await getJSON(`/api/galaxies/${row}`);
+    if (map.hoverIdx !== i) return;
+    const tip = $("tooltip");
+    tip.dataset.row = String(row); tip.hidden = false;
+    const img = $("tooltip-img");
+    img.hidden = !app.summary.has_images;
+    if (app.summary.has_images) img.src = `/thumbs/${row}.jpg`;
+    $("tooltip-id").textContent = g.id_str;
+    const c = g.cluster >= 0 ? clusterRow(g.cluster) : null;
+    $("tooltip-cluster").textContent = (g.cluster >= 0 ? `cluster ${g.letter}${c && c.description ? " · " + shortDescription(c.description) : ""}` : "noise") +
+      (g.probability !== undefined ? ` · p=${fmt(g.probability, 2)}` : "") + (g.anomaly_score !== undefined ? ` · anomaly ${fmt(g.anomaly_score, 2)}` : "");
+    $("tooltip-fractions").replaceChildren(...fractionRows(g.fractions));
+    placeTooltip(p);
+  }, 40);
 }
-
-// ---------------------------------------------------------------- side panel
-function thumb(g) {
-  const t = el("div", { class: "thumb", title: `${g.id_str}${g.letter ? " · " + g.letter : ""}`, "data-row": g.row, onclick: () => showGalaxy(g.row) });
-  if (state.summary.has_images) {
-    const img = el("img", { loading: "lazy", alt: g.id_str, src: `/thumbs/${g.row}.jpg` });
-    img.onerror = () => img.replaceWith(el("div", { class: "missing", text: g.id_str }));
-    t.append(img);
-  } else t.append(el("div", { class: "missing", text: g.id_str }));
-  if (g.letter) { const b = el("span", { text: g.letter }); b.style.background = clusterColor(g.cluster); t.append(b); }
-  return t;
-}
-function openPanel(info) {
-  state.panel = info;
-  $("panel").hidden = false;
-  $("panel-title").textContent = info.title;
-  $("panel-sub").textContent = info.sub || "";
-  $("panel-actions").replaceChildren(...(info.actions || []));
-  $("detail").replaceChildren(...(info.detail || []));
-  $("gallery").replaceChildren(...(info.galleryTitle ? [el("div", { class: "gallery-title", text: info.galleryTitle })] : []),
-    ...(info.gallery || []).map(thumb));
-  $("marks-box").hidden = !info.markTarget;
-  renderMarkList();
-  renderClusters();
-}
-function closePanel() { state.panel = null; $("panel").hidden = true; state.highlight = null; renderClusters(); requestDraw(); }
-function clusterMask(k) { const m = new Uint8Array(state.n); for (let i = 0; i < state.n; i++) m[i] = state.label[i] === k ? 1 : 0; return m; }
-async function showCluster(k) {
-  const c = await getJSON(`/api/clusters/${k}?limit=120`);
-  state.highlight = clusterMask(k); requestDraw();
-  const actions = [];
-  if (c.tree && c.tree.parent !== null) actions.push(el("button", { id: "step-up", onclick: () => showNode(c.tree.parent, k) }, "↑ step up the tree"));
-  actions.push(el("button", { onclick: () => zoomTo(state.highlight) }, "zoom to"));
-  openPanel({
-    kind: "cluster", cluster: k, markTarget: { target_kind: "cluster", target: c.letter },
-    title: `Cluster ${c.letter}`,
-    sub: `${Number(c.size).toLocaleString()} galaxies · persistence ${fmt(c.persistence)}` +
-      (c.mean_probability !== undefined ? ` · mean probability ${fmt(c.mean_probability, 2)}` : ""),
-    actions, gallery: c.gallery, galleryTitle: `most probable ${c.gallery.length} of ${Number(c.size).toLocaleString()}`,
-  });
-}
-async function showNode(node, fromCluster) {
-  const [info, buf] = await Promise.all([getJSON(`/api/nodes/${node}?limit=120`), fetch(`/api/nodes/${node}/mask`).then((r) => r.arrayBuffer())]);
-  state.highlight = new Uint8Array(buf); requestDraw();
-  const actions = [];
-  if (info.parent !== null) actions.push(el("button", { id: "step-up", onclick: () => showNode(info.parent, fromCluster) }, "↑ step up the tree"));
-  actions.push(el("button", { onclick: () => zoomTo(state.highlight) }, "zoom to"));
-  for (const k of info.clusters) actions.push(el("button", { onclick: () => showCluster(k) }, `cluster ${letterOf(k)}`));
-  openPanel({
-    kind: "node", node, markTarget: { target_kind: "node", target: String(node) },
-    title: info.is_root ? "Root of the tree" : `Tree node ${node}`,
-    sub: `${info.size.toLocaleString()} galaxies · splits at λ=${fmt(info.lambda_birth)} · leaf clusters ${info.letters.join(", ") || "none"}`,
-    actions, gallery: info.gallery, galleryTitle: `most probable ${info.gallery.length} of ${info.size.toLocaleString()}`,
-  });
-}
-async function showGalaxy(i) {
-  const g = await getJSON(`/api/galaxies/${i}`);
-  state.highlight = null; state.hover = i; requestDraw();
-  const rows = [["id_str", g.id_str], ["cluster", g.cluster >= 0 ? g.letter : "noise"], ["probability", fmt(g.probability, 3)],
-    ["outlier score", fmt(g.outlier_score, 3)], ["ra, dec", g.ra !== undefined ? `${fmt(g.ra, 5)}, ${fmt(g.dec, 5)}` : "–"]];
-  if (g.true_class !== undefined) rows.push(["true class", g.true_class]);
-  const dl = el("dl", {}, ...rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: String(v) })]));
-  const big = el("div", { class: "big" }, state.summary.has_images ? el("img", { src: `/thumbs/${i}.jpg`, alt: g.id_str }) : null, dl);
-  const more = el("button", { id: "more-like-this", onclick: () => moreLikeThis(i) }, "More like this");
-  const actions = [more];
-  if (g.cluster >= 0) actions.push(el("button", { onclick: () => showCluster(g.cluster) }, `cluster ${g.letter}`));
-  openPanel({
-    kind: "galaxy", row: i, markTarget: { target_kind: "galaxy", target: g.id_str },
-    title: g.id_str, sub: "", actions, detail: [big, el("div", { class: "fractions" }, ...fractionRows(g.fractions))],
-  });
-}
-async function moreLikeThis(i) {
-  $("gallery").replaceChildren(el("div", { class: "gallery-title", text: "searching… (the index is built once per run)" }));
-  try {
-    const r = await getJSON(`/api/neighbours/${i}?k=48`);
-    const mask = new Uint8Array(state.n); mask[i] = 1; for (const g of r.neighbours) mask[g.row] = 1;
-    state.highlight = mask; requestDraw();
-    $("gallery").replaceChildren(el("div", { class: "gallery-title", text: `${r.neighbours.length} nearest in ${r.space} space` }), ...r.neighbours.map(thumb));
-  } catch (e) {
-    $("gallery").replaceChildren(el("div", { class: "gallery-title", text: `no neighbours: ${e.message}` }));
+function clearSelection() { const m = app.map; m.polygon = null; m.selection = null; $("selection-bar").hidden = true; m.drawHover(); m.requestDraw(); }
+function setSelection(poly) {
+  if (!poly || poly.length < 3) return;
+  const m = app.map;
+  m.polygon = poly; m.selection = m.inside(poly);
+  $("selection-count").textContent = `${m.selection.length.toLocaleString()} galaxies selected`;
+  $("selection-bar").hidden = false;
+  m.requestDraw();
+  if (app.summary.tiles) {  // the page holds a sample of the main population: the server counts all
+    postJSON("/api/select", { polygon: poly }).then((r) => r.json()).then((r) => {
+      if (m.polygon === poly) $("selection-count").textContent = `${r.count.toLocaleString()} galaxies selected`;
+    });
   }
 }
-function zoomTo(mask) {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < state.n; i++) if (mask[i]) { x0 = Math.min(x0, state.x[i]); x1 = Math.max(x1, state.x[i]); y0 = Math.min(y0, state.y[i]); y1 = Math.max(y1, state.y[i]); }
-  if (!isFinite(x0)) return;
-  const w = Math.max(x1 - x0, 1e-3), h = Math.max(y1 - y0, 1e-3);
-  state.view = { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, scale: 0.7 * Math.min(state.width / w, state.height / h) };
-  requestDraw();
+async function exportSelection(fmtName) {
+  const r = await postJSON(`/api/select.${fmtName}`, { polygon: app.map.polygon });
+  if (!r.ok) { alert(`export failed: ${r.statusText}`); return; }
+  saveBlob(await r.blob(), `selection.${fmtName}`);
 }
-
-// ---------------------------------------------------------------- marks
-async function loadMarks() { state.marks = await getJSON("/api/marks"); }
-function renderMarkList() {
-  const t = state.panel && state.panel.markTarget;
-  if (!t) { $("mark-list").replaceChildren(); return; }
-  const mine = (state.marks || []).filter((m) => m.target_kind === t.target_kind && m.target === t.target);
-  $("mark-list").replaceChildren(...mine.map((m) => el("li", { "data-mark": m.mark_id },
-    el("span", { class: `badge ${m.tag}`, text: m.tag }), el("span", { class: "muted", text: m.note || "" }),
-    el("button", { title: "remove", onclick: () => removeMark(m.mark_id) }, "×"))));
+function wireMap() {
+  const canvas = $("map"), map = app.map;
+  canvas.addEventListener("mousedown", (ev) => {
+    const p = canvasPoint(ev);
+    const mode = ev.shiftKey ? "lasso" : app.mode;
+    drag = { mode, start: p, last: p, path: [p], moved: false };
+    if (mode === "pan") canvas.classList.add("dragging");
+    hideTooltip();
+  });
+  window.addEventListener("mousemove", (ev) => {
+    if (!drag) { if (ev.target === canvas) hover(ev); return; }
+    const p = canvasPoint(ev);
+    if (Math.hypot(p[0] - drag.start[0], p[1] - drag.start[1]) > 3) drag.moved = true;
+    if (drag.mode === "pan") {
+      map.pending = map.pending || { kind: "pan", since: ev.timeStamp };
+      map.panBy(p[0] - drag.last[0], p[1] - drag.last[1], "pan");
+    } else if (drag.mode === "box") {
+      const [x0, y0] = drag.start;
+      drag.path = [[x0, y0], [p[0], y0], [p[0], p[1]], [x0, p[1]]]; map.drawHover(drag.path);
+    } else { drag.path.push(p); map.drawHover(drag.path); }
+    drag.last = p;
+  });
+  window.addEventListener("mouseup", (ev) => {
+    if (!drag) return;
+    const d = drag; drag = null;
+    canvas.classList.remove("dragging");
+    if (!d.moved && ev.target === canvas) {
+      const p = canvasPoint(ev);
+      const label = map.labelBoxes.find((b) => p[0] >= b.x0 && p[0] <= b.x1 && p[1] >= b.y0 && p[1] <= b.y1);
+      const i = map.nearest(p[0], p[1]);
+      if (i >= 0) app.object.open(map.R[i]);
+      else if (label) showCluster(label.cluster);
+      return;
+    }
+    if (d.mode !== "pan" && d.moved && d.path.length >= 3) setSelection(d.path.map(([x, y]) => map.toData(x, y)));
+    else map.drawHover();
+  });
+  canvas.addEventListener("wheel", (ev) => {
+    ev.preventDefault();
+    const p = canvasPoint(ev);
+    map.pending = map.pending || { kind: "zoom", since: ev.timeStamp };
+    map.zoomAt(p[0], p[1], Math.exp(-ev.deltaY * 0.0015), "zoom");
+    hideTooltip();
+  }, { passive: false });
+  canvas.addEventListener("mouseleave", () => { hideTooltip(); map.hoverIdx = -1; map.drawHover(); });
+  canvas.addEventListener("focus", () => { map.cursor = true; map.drawHover(); });
+  canvas.addEventListener("blur", () => { map.cursor = false; map.drawHover(); });
+  canvas.addEventListener("keydown", (ev) => {
+    const step = 60;
+    const keys = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+    if (keys[ev.key]) { ev.preventDefault(); map.panBy(...keys[ev.key]); return; }
+    if (ev.key === "+" || ev.key === "=") { ev.preventDefault(); map.zoomAt(map.width / 2, map.height / 2, 1.4); }
+    else if (ev.key === "-") { ev.preventDefault(); map.zoomAt(map.width / 2, map.height / 2, 1 / 1.4); }
+    else if (ev.key === "0") { ev.preventDefault(); map.fit(); }
+    else if (ev.key === "Enter") {
+      ev.preventDefault();
+      const i = map.nearest(map.width / 2, map.height / 2, 30);
+      if (i >= 0) app.object.open(map.R[i]);
+    }
+  });
 }
-async function addMark(tag, note = "") {
-  const t = state.panel && state.panel.markTarget;
-  if (!t || !tag) return;
-  const r = await postJSON("/api/marks", { ...t, tag, note });
-  if (!r.ok) { alert(`could not save the mark: ${(await r.json()).detail}`); return; }
-  await loadMarks(); renderMarkList(); renderClusters();
-}
-async function removeMark(id) { await fetch(`/api/marks/${id}`, { method: "DELETE" }); await loadMarks(); renderMarkList(); renderClusters(); }
-for (const b of document.querySelectorAll(".mark-buttons button")) b.addEventListener("click", () => addMark(b.dataset.tag));
-$("mark-form").addEventListener("submit", (ev) => { ev.preventDefault(); const v = $("mark-text").value.trim(); if (v) { addMark(v); $("mark-text").value = ""; } });
 
 // ---------------------------------------------------------------- start
-$("mode-pan").onclick = () => setMode("pan");
-$("mode-box").onclick = () => setMode("box");
-$("mode-lasso").onclick = () => setMode("lasso");
-$("reset-view").onclick = () => { fitView(); requestDraw(); };
-$("export-selection").onclick = exportSelection;
-$("clear-selection").onclick = clearSelection;
-$("panel-close").onclick = closePanel;
-window.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { clearSelection(); closePanel(); } });
-window.addEventListener("resize", () => { const v = { ...state.view }; resize(); state.view = v; requestDraw(); });
+function wireChrome() {
+  $("mode-pan").onclick = () => setMode("pan");
+  $("mode-box").onclick = () => setMode("box");
+  $("mode-lasso").onclick = () => setMode("lasso");
+  $("reset-view").onclick = () => app.map.fit();
+  $("export-selection").onclick = () => exportSelection("csv");
+  $("export-selection-vot").onclick = () => exportSelection("vot");
+  $("clear-selection").onclick = clearSelection;
+  $("panel-close").onclick = closePanel;
+  $("compare-close").onclick = closeCompare;
+  $("toggle-tree").onclick = () => app.tree.toggle();
+  $("show-thumbs").onchange = (ev) => { app.map.showThumbs = ev.target.checked; app.map.requestOverlay(); };
+  $("colour-by").onchange = (ev) => colourBy(ev.target.value);
+  $("open-help").onclick = () => toggleHelp();
+  $("help-close").onclick = () => toggleHelp(false);
+  $("open-marks").onclick = () => {
+    const menu = $("marks-menu"); menu.hidden = !menu.hidden;
+    $("open-marks").setAttribute("aria-expanded", String(!menu.hidden));
+    if (!menu.hidden) { const first = menu.querySelector("input, a"); if (first) first.focus(); }
+  };
+  window.addEventListener("keydown", (ev) => {
+    const typing = ev.target.matches && ev.target.matches("input, textarea, select");
+    if (ev.key === "Escape") {
+      if (!$("help").hidden) toggleHelp(false);
+      else if (app.object.isOpen) app.object.close();
+      else if (!$("marks-menu").hidden) $("marks-menu").hidden = true;
+      else if (!$("compare").hidden) closeCompare();
+      else { clearSelection(); closePanel(); }
+      return;
+    }
+    if (typing) return;
+    if (ev.key === "?") { ev.preventDefault(); toggleHelp(); }
+    else if (ev.key === "t" && !ev.ctrlKey && !ev.metaKey && !ev.altKey) app.tree.toggle();
+  });
+  window.addEventListener("resize", () => { const m = app.map, v = { ...m.view }; m.resize(); m.view = v; m.requestDraw(); });
+}
 
 async function start() {
-  const [summary, buf] = await Promise.all([getJSON("/api/summary"), fetch("/api/points").then((r) => r.arrayBuffer())]);
-  const n = summary.n;
-  state.summary = summary; state.n = n;
-  state.x = new Float32Array(buf, 0, n); state.y = new Float32Array(buf, 4 * n, n); state.label = new Int32Array(buf, 8 * n, n);
-  $("run-info").textContent = `${summary.run} · ${n.toLocaleString()} galaxies · ${summary.clusters.length} clusters`;
-  buildColors(summary.clusters.reduce((m, c) => Math.max(m, c.cluster + 1), 0));
-  resize(); fitView(); state.fitScale = state.view.scale;
-  draw();
+  const [summary, buffer] = await Promise.all([getJSON("/api/summary"), fetch("/api/points").then((r) => r.arrayBuffer())]);
+  app.summary = summary;
+  window.raregal.glossary = summary.glossary;
+  $("run-info").textContent = `${summary.run} · ${summary.n_total.toLocaleString()} galaxies · ${summary.clusters.length} clusters` +
+    (summary.islands.length ? ` · ${summary.islands.length} far islands moved closer` : "") +
+    (summary.tiles ? ` · main population as density tiles (${summary.n.toLocaleString()} drawn as points)` : "");
+  app.map = new MapView({ canvas: $("map"), overlay: $("overlay"), hover: $("hover"), summary, buffer });
+  window.raregal.map = app.map;
+  if (summary.n_placed) {  // galaxies placed later (raregal predict --add), flagged on the map
+    const pb = await fetch("/api/placed/points").then((r) => r.arrayBuffer()), m = summary.n_placed;
+    app.map.placed = { n: m, x: new Float32Array(pb, 0, m), y: new Float32Array(pb, 4 * m, m), label: new Int32Array(pb, 8 * m, m) };
+    $("run-info").textContent += ` · ${m.toLocaleString()} placed later (◇)`;
+  }
+  app.tree = new TreeView($("tree-box"), (node) => showNode(node, true));
+  app.object = new ObjectView(app);
+  wireObjectView(app.object);
+  setMode("pan");
+  app.map.resize(); app.map.fit(); app.map.draw();
   renderClusters();
   window.raregal.ready = performance.now();
+  window.raregal.hoverReady = window.raregal.ready;
   document.body.dataset.ready = "1";
-  buildGrid();
-  window.raregal.hoverReady = performance.now();
   document.body.dataset.hover = "1";
-  loadMarks().then(renderClusters);
+  wireMap();
+  wireChrome();
+  wireTermTips();
+  renderHelp(summary.glossary);
+  legend({ kind: "categorical" }, "cluster");
+  app.marks.onChange(applyMarks);
+  $("toggle-tree").disabled = !summary.has_tree;
+  const jobs = [app.marks.load(), loadColumns()];
+  if (summary.has_tree) jobs.push(app.tree.load().then(() => { app.treeLoaded = true; }));
+  await Promise.all(jobs);
+  document.body.dataset.loaded = "1";
 }
-window.raregal = { state, toScreen, toData, draw, ready: 0, hoverReady: 0 };
-start().catch((e) => { $("run-info").textContent = `could not load the run: ${e.message}`; });
+start().catch((e) => { $("run-info").textContent = `could not load the run: ${e.message}`; console.error(e); });
