@@ -131,7 +131,7 @@ def test_a_freshly_compiled_kernel_gives_the_cached_kernels_layout(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "NUMBA_NUM_THREADS": "1"}
     runs = [
         subprocess.run([sys.executable, "-c", _LAYOUT_SCRIPT], env=env, capture_output=True,
-                       text=True, check=True).stdout.strip()  # fmt: skip
+                       text=True, check=True).stdout.strip()
         for _ in range(2)
     ]
     assert len(runs[0]) == 64
