@@ -30,10 +30,12 @@ the whole demo to finish in under 10 minutes on two cores."""
 DEMO_SEED = 0
 DEMO_RARE_FRACTION = 0.01
 """Each planted rare class is 1% of the demo survey (the top of the simulator's 0.2-1% range)."""
-DEMO_ARTIFACT_FRACTION = 0.01
-"""Each artifact type is 1% of the demo survey (120 of 12,000): with the artifact rule off
-(``--keep-artifacts``), enough of each type pass the other rules to form clusters at the demo's
-``min_samples`` and ``min_cluster_size``; with it on, the rule removes most of them."""
+DEMO_ARTIFACT_FRACTION = 0.005
+"""Each artifact type is 0.5% of the default demo survey; the artifact rule removes them."""
+DEMO_KEPT_ARTIFACT_FRACTION = 0.01
+"""Each artifact type is 1% of the ``--keep-artifacts`` demo survey (120 of 12,000), so that enough
+of each type pass the other rules to form clusters at the demo's ``min_samples`` and
+``min_cluster_size``."""
 DEMO_PRESET = "decals"
 """The demo survey looks like the DESI Legacy Surveys (the paper's data)."""
 
@@ -108,6 +110,7 @@ def demo(
     out = Path(out)
     seconds: dict[str, float] = {}
     image_size = load_model(model).image_size
+    artifact_fraction = DEMO_KEPT_ARTIFACT_FRACTION if keep_artifacts else DEMO_ARTIFACT_FRACTION
     start = time.perf_counter()
     catalog = simulate_survey(
         out / "survey",
@@ -115,7 +118,7 @@ def demo(
         seed=seed,
         size=image_size,
         rare_fraction=rare_fraction,
-        artifact_fraction=DEMO_ARTIFACT_FRACTION,
+        artifact_fraction=artifact_fraction,
         workers=workers,
         preset=preset,
     )
@@ -133,7 +136,7 @@ def demo(
             "n": n,
             "seed": seed,
             "rare_fraction": rare_fraction,
-            "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+            "artifact_fraction": artifact_fraction,
             "preset": preset,
             "search_parameters": params,
             "recovered": int(summary["recovered"].sum()),
