@@ -31,6 +31,13 @@ DEMO_SEED = 0
 DEMO_RARE_FRACTION = 0.01
 """Each planted rare class is 1% of the demo survey (the top of the simulator's 0.2-1% range)."""
 DEMO_ARTIFACT_FRACTION = 0.005
+"""Each artifact type is 0.5% of the default demo survey; the artifact rule removes them."""
+DEMO_KEPT_ARTIFACT_FRACTION = 0.01
+"""Each artifact type is 1% of the ``--keep-artifacts`` demo survey (120 of 12,000), so that enough
+of each type pass the other rules to form clusters at the demo's ``min_samples`` and
+``min_cluster_size``."""
+DEMO_PRESET = "decals"
+"""The demo survey looks like the DESI Legacy Surveys (the paper's data)."""
 
 DEMO_SEARCH: dict[str, Any] = {"min_samples": 25, "min_cluster_size": 20, "n_neighbors": 50,
                                "n_seeds": 3}  # fmt: skip
@@ -51,6 +58,8 @@ class DemoResult:
     parameters: dict[str, Any]
     seconds: dict[str, float] = field(default_factory=dict)
     report: Path | None = None
+    artifacts: dict[str, int] = field(default_factory=dict)
+    guard: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_recovered(self) -> int:
@@ -66,6 +75,7 @@ def demo(
     keep_artifacts: bool = False,
     report: bool = True,
     rare_fraction: float = DEMO_RARE_FRACTION,
+    preset: str = DEMO_PRESET,
     **search_params: Any,
 ) -> DemoResult:
     """Simulate ``n`` galaxies, run the search on them with the bundled encoder, and judge it.
@@ -88,6 +98,8 @@ def demo(
         Write the HTML report.
     rare_fraction : float, default=DEMO_RARE_FRACTION
         Fraction of the survey in each planted rare class.
+    preset : str, default=DEMO_PRESET
+        How the simulated survey looks (``raregal.simulate.presets``).
     **search_params
         Overrides of ``DEMO_SEARCH``.
     """
@@ -98,6 +110,7 @@ def demo(
     out = Path(out)
     seconds: dict[str, float] = {}
     image_size = load_model(model).image_size
+    artifact_fraction = DEMO_KEPT_ARTIFACT_FRACTION if keep_artifacts else DEMO_ARTIFACT_FRACTION
     start = time.perf_counter()
     catalog = simulate_survey(
         out / "survey",
@@ -105,8 +118,9 @@ def demo(
         seed=seed,
         size=image_size,
         rare_fraction=rare_fraction,
-        artifact_fraction=DEMO_ARTIFACT_FRACTION,
+        artifact_fraction=artifact_fraction,
         workers=workers,
+        preset=preset,
     )
     seconds["simulate"] = round(time.perf_counter() - start, 2)
     params = {**DEMO_SEARCH, **search_params, "keep_artifacts": keep_artifacts}
@@ -117,14 +131,17 @@ def demo(
     run = RunFolder(out)
     with run.transaction():
         run.write_table("recovery", recovery)
+        artifacts = artifact_removal(run, catalog)
         run.record["demo"] = {
             "n": n,
             "seed": seed,
             "rare_fraction": rare_fraction,
-            "artifact_fraction": DEMO_ARTIFACT_FRACTION,
+            "artifact_fraction": artifact_fraction,
+            "preset": preset,
             "search_parameters": params,
             "recovered": int(summary["recovered"].sum()),
             "classes": len(summary),
+            "artifacts": artifacts,
         }
         if "seeds_recovered" in summary:
             stable = summary["recovered"] & (summary["seeds_recovered"] >= stable_count(
@@ -146,7 +163,27 @@ def demo(
         parameters=params,
         seconds=seconds,
         report=index,
+        artifacts=artifacts,
+        guard=run.record.get("domain_guard", {}),
     )
+
+
+def artifact_removal(run: RunFolder, catalog: Path) -> dict[str, int]:
+    """How many planted artifacts the selection removed, by the artifact rule and by any rule."""
+    from raregal.constants import ID_COLUMN
+    from raregal.io.tables import read_table
+
+    truth = read_table(catalog, columns=[ID_COLUMN, "class_kind"])
+    selection = run.read_table("selection", columns=[ID_COLUMN, "removed_by"])
+    merged = truth.astype({ID_COLUMN: str}).merge(
+        selection.astype({ID_COLUMN: str}), on=ID_COLUMN, how="inner"
+    )
+    planted = merged[merged["class_kind"] == "artifact"]
+    return {
+        "planted": len(planted),
+        "removed_by_artifact_rule": int((planted["removed_by"] == "artifact").sum()),
+        "removed_by_any_rule": int((planted["removed_by"] != "").sum()),
+    }
 
 
 def planted_classes(keep_artifacts: bool) -> list[str]:
@@ -228,6 +265,14 @@ def format_summary(result: DemoResult) -> str:
         found = (clusters["seed_stability"] * n_seeds).round().astype(int)
         counts = ", ".join(f"{int((found == k).sum())} in {k}" for k in range(n_seeds, 0, -1))
         lines.append(f"clusters found again with other seeds: {counts} of {n_seeds} seeds")
+    if result.artifacts.get("planted"):
+        a = result.artifacts
+        lines.append(
+            f"planted artifacts removed by the artifact rule: {a['removed_by_artifact_rule']} of "
+            f"{a['planted']} (by any rule: {a['removed_by_any_rule']})"
+        )
+    if result.guard.get("warned"):
+        lines.append(f"domain guard: {result.guard['message']}")
     lines.append("times: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     if result.report:
         lines.append(f"report: {result.report}")

@@ -137,6 +137,48 @@ def embed_stage(
     return run.source_path(REPRESENTATIONS)
 
 
+def guard_stage(
+    run: RunFolder, representations: Path, model: str | os.PathLike[str], keep_artifacts: bool
+) -> None:
+    """Record which model made the representations, and warn when it looks out of its depth.
+
+    ``run.json`` gets ``model`` (name, architecture, input size, what it was trained on) and
+    ``domain_guard`` (``raregal.encode.guard.check_domain``: its figures, and the warning).
+    """
+    from raregal.encode.guard import check_domain
+    from raregal.encode.models import model_card
+
+    card = model_card(model)
+    run.record["model"] = {k: v for k, v in card.items() if k != "reference"}
+    rules = ("smooth", "edge_on") if keep_artifacts else ("smooth", "edge_on", "artifact")
+    result = check_domain(read_table(representations), card["reference"], f"model '{model}'", rules)
+    run.record["domain_guard"] = result.to_dict()
+    if result.warned:
+        logger.warning("%s", result.message)
+
+
+def table_model(source: Path) -> dict[str, Any]:
+    """What a representation table says about the model that made it (its embed metadata)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from raregal.io.tables import METADATA_KEY
+
+    described: Any = {}
+    if guess_format(source) == "parquet":
+        raw = (pq.read_schema(source).metadata or {}).get(METADATA_KEY.encode())
+        described = (json.loads(raw) if raw else {}).get("model") or {}
+    if isinstance(described, str):
+        described = {"name": described}
+    return {
+        "name": described.get("name", f"unknown (representations read from {source.name})"),
+        "arch": described.get("arch"),
+        "image_size": described.get("image_size"),
+        "trained_on": described.get("trained_on"),
+    }
+
+
 def _folder_digest(folder: Path) -> str:
     """A cheap fingerprint of a folder of images: names, sizes and modification times."""
     import hashlib
@@ -213,11 +255,13 @@ def run_pipeline(
         run.record["pipeline"] = {"input": str(source.resolve()), "input_kind": kind}
         if kind == "representations":
             representations: Path = source
+            run.record["model"] = table_model(source)
         else:
             run.record["pipeline"]["model"] = str(model)
             start = time.perf_counter()
             representations = embed_stage(run, source, kind, model, dict(embed_options or {}))
             seconds["embed"] = round(time.perf_counter() - start, 2)
+            guard_stage(run, representations, model, bool(search_params.get("keep_artifacts")))
         start = time.perf_counter()
         search = run_search(representations, run, morphology=morphology, **search_params)
         seconds["search"] = round(time.perf_counter() - start, 2)

@@ -10,6 +10,7 @@ import typer
 from raregal.cli.app import app
 from raregal.errors import InputError
 from raregal.simulate.classes import ARTIFACT_CLASSES, RARE_CLASSES
+from raregal.simulate.presets import DEFAULT_PRESET, PRESET_NAMES
 
 _FRACTION_HELP = (
     "Per-class fraction CLASS=F, repeatable, e.g. --fraction ring=0.01. Classes: "
@@ -52,6 +53,10 @@ def simulate_cli(
         list[str] | None,
         typer.Option(help=_FRACTION_HELP),
     ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(help=f"How the survey looks: {', '.join(PRESET_NAMES)} (mixed: per galaxy)."),
+    ] = DEFAULT_PRESET,
     chunk_size: Annotated[int, typer.Option(help="Galaxies per part (unit of resuming).")] = 200,
     overwrite: Annotated[bool, typer.Option(help="Replace another survey in --out.")] = False,
     contact: Annotated[bool, typer.Option(help="Write contact sheets per class.")] = True,
@@ -74,5 +79,6 @@ def simulate_cli(
         overwrite=overwrite,
         contact_sheets=contact,
         progress=progress,
+        preset=preset,
     )
     typer.echo(f"wrote {catalog}")

@@ -89,6 +89,8 @@ class ModelConfig:
         Input channels.
     head : bool, default=True
         Whether the model has the Dirichlet GZ DESI head (34 answers).
+    head_norm : bool, default=False
+        Whether the head layer-normalises the representation first (``DirichletHead``).
     timm_kwargs : dict, default={}
         Extra keyword arguments for ``timm.create_model``.
     training : dict, default={}
@@ -100,6 +102,7 @@ class ModelConfig:
     image_size: int = 224
     channels: int = 3
     head: bool = True
+    head_norm: bool = False
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     answers: list[str] = field(default_factory=lambda: list(ANSWER_COLUMNS))
@@ -165,7 +168,9 @@ def build_model(config: ModelConfig, pretrained_from: str | None = None):
     encoder = create_encoder(
         config.arch, config.bottleneck, config.channels, pretrained_from, **config.timm_kwargs
     )
-    head = DirichletHead(output_dim(encoder), len(config.answers)) if config.head else None
+    head = None
+    if config.head:
+        head = DirichletHead(output_dim(encoder), len(config.answers), config.head_norm)
     return BottleneckModel(encoder, head)
 
 
@@ -244,6 +249,9 @@ class TorchEncoder:
         if self.config is not None:
             info["arch"] = self.config.arch
             info["bottleneck"] = self.config.bottleneck
+            summary = (self.config.training or {}).get("summary")
+            if summary:
+                info["trained_on"] = summary
         return info
 
 
@@ -332,6 +340,45 @@ def load_model(
         encoder = _load_folder(folder, device, bf16, image_size, name=str(folder))
     logger.info("loaded encoder %s (%s)", name, encoder.describe())
     return encoder
+
+
+def model_card(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a model is and what it was trained on, from its ``config.json`` (no torch needed).
+
+    Returns
+    -------
+    dict
+        ``name``, ``arch``, ``image_size``, ``trained_on`` (one sentence) and ``reference`` (the
+        guard's statistics of its held-out survey, ``raregal.encode.guard``; None when the model
+        records none). Fields the model does not record are None; a model that cannot be found
+        gives a card with only its ``name``.
+    """
+    name = str(name_or_path)
+    card: dict[str, Any] = {
+        "name": name, "arch": None, "image_size": None, "trained_on": None, "reference": None,
+    }  # fmt: skip
+    try:
+        if name == DEMO_NAME:
+            folder = Path(demo_model_path() or demo_weights_folder())
+        elif name.startswith(HF_PREFIXES):
+            folder = hf_cache_folder(name.split(":", 1)[1])
+        else:
+            folder = Path(name).expanduser()
+        raw = _read_config(folder if folder.is_dir() else folder.parent)
+    except (InputError, MissingDependencyError):
+        return card
+    own = raw.get("raregal", {})
+    training = own.get("training") or {}
+    card["arch"] = own.get("arch") or raw.get("architecture")
+    card["image_size"] = own.get("image_size") or (raw.get("pretrained_cfg") or {}).get(
+        "input_size", [None])[-1]  # fmt: skip
+    card["trained_on"] = training.get("summary") or (
+        "Galaxy Zoo volunteer votes of real galaxies (a Zoobot encoder; see its model card)"
+        if "zoobot" in name.lower()
+        else None
+    )
+    card["reference"] = training.get("reference")
+    return card
 
 
 def demo_weights_folder() -> Path:

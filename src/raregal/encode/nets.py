@@ -23,14 +23,24 @@ class DirichletHead(nn.Module):
         Size of the representation.
     n_answers : int, default=34
         Answers of the decision tree (GZ DESI has 34).
+    normalise : bool, default=False
+        Layer-normalise the representation first. Without it, a representation of large scale
+        (the consistency term keeps every dimension's spread >= 1) can push an answer's sigmoid
+        into saturation, where its gradient vanishes and the answer stays at the minimum
+        concentration for every image (the version-4 demo encoder's edge-on and artifact answers).
     """
 
-    def __init__(self, in_features: int, n_answers: int = len(ANSWER_COLUMNS)) -> None:
+    def __init__(
+        self, in_features: int, n_answers: int = len(ANSWER_COLUMNS), normalise: bool = False
+    ) -> None:
         super().__init__()
+        self.norm = nn.LayerNorm(in_features) if normalise else None
         self.linear = nn.Linear(in_features, n_answers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, n_answers)`` concentrations."""
+        if self.norm is not None:
+            x = self.norm(x)
         span = MAX_CONCENTRATION - MIN_CONCENTRATION
         return MIN_CONCENTRATION + span * torch.sigmoid(self.linear(x))
 

@@ -56,6 +56,10 @@ class TrainConfig:
     init : str, default=None
         Finetune from this encoder (anything ``load_model`` accepts whose backbone matches
         ``arch``); None trains from scratch.
+    init_head : bool, default=True
+        Also take the Dirichlet head from ``init``; False starts the head afresh.
+    head_norm : bool, default=False
+        Layer-normalise the representation in the head (see ``DirichletHead``).
     epochs : int, default=20
         Most epochs.
     batch_size : int, default=64
@@ -86,6 +90,8 @@ class TrainConfig:
     bottleneck: int = 128
     image_size: int = 224
     init: str | None = None
+    init_head: bool = True
+    head_norm: bool = False
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -319,11 +325,12 @@ def train(
         arch=config.arch,
         bottleneck=config.bottleneck,
         image_size=config.image_size,
+        head_norm=config.head_norm,
         timm_kwargs=config.timm_kwargs,
     )
     model = build_model(model_config)
     if config.init is not None:
-        _init_from(model, config.init)
+        _init_from(model, config.init, with_head=config.init_head)
     model = model.to(device).to(memory_format=torch.channels_last)
 
     prep = Preprocessing(image_size=config.image_size)
@@ -451,7 +458,7 @@ def evaluate(model, images, counts, device: str, batch_size: int = 256) -> tuple
     return float(torch.cat(losses).mean()), mae
 
 
-def _init_from(model, name_or_path: str) -> None:
+def _init_from(model, name_or_path: str, with_head: bool = True) -> None:
     source = load_model(name_or_path, device="cpu")
     pretrained = getattr(source, "model", None)
     if pretrained is None:
@@ -461,6 +468,8 @@ def _init_from(model, name_or_path: str) -> None:
         state = {f"encoder.{k}": v for k, v in state.items()}
     own = model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not with_head:
+        usable = {k: v for k, v in usable.items() if not k.startswith("head.")}
     if not usable:
         raise InputError(
             f"no weights of {name_or_path!r} fit the {type(model.encoder).__name__} being trained; "

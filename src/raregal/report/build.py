@@ -28,6 +28,7 @@ from raregal.errors import InputError
 from raregal.io.atomic import atomic_path
 from raregal.io.tables import read_table
 from raregal.recovery import MIN_FRACTION_HELD, MIN_PURITY
+from raregal.report.artifacts import create_artifact_gallery, render_artifact_gallery
 from raregal.report.exports import create_export, render_export
 from raregal.report.gallery import create_gallery, gallery_columns, render_gallery
 from raregal.report.glossary import GLOSSARY
@@ -456,6 +457,13 @@ def create_report(
     tree_svg = render_icicle_svg(icicle, node_marks_of(marks))
     log.info("map and tree: %.1f s", time.perf_counter() - start)
 
+    artifact_gallery = None
+    if artifacts_kept and artifact_means is not None and has_images:
+        rows = create_artifact_gallery(cluster_rows, ARTIFACT_THRESHOLD)
+        if rows:
+            figure = render_artifact_gallery(rows, out, out / "figures" / "artifacts.jpg")
+            artifact_gallery = {"figure": f"figures/{figure.name}", "rows": rows}
+
     labels = galaxies["cluster"].to_numpy()
     n_missing = int((~shown["found"]).sum())
     context = {
@@ -500,6 +508,9 @@ def create_report(
         "artifact_clusters": [
             c["letter"] for c in cluster_rows if c["artifact"] >= ARTIFACT_THRESHOLD
         ],
+        "artifact_gallery": artifact_gallery,
+        "model": tables.record.get("model"),
+        "domain_guard": tables.record.get("domain_guard"),
         "min_purity": MIN_PURITY,
         "min_fraction_held": MIN_FRACTION_HELD,
         "recovery": (_recovery_rows(tables.recovery, letters, _seeds_recovered(tables),

@@ -52,3 +52,37 @@ def write_contact_sheets(
         written.append(target)
     logger.info("wrote %d contact sheets to %s", len(written), root / "contact")
     return written
+
+
+def comparison_sheet(
+    rows: list[tuple[str, list[Path], list[Path]]], per_side: int = 5, tile: int = 56, gap: int = 2
+) -> np.ndarray:
+    """Rows of simulated cutouts beside real ones: ``(label, simulated, real)`` per row.
+
+    Each row shows its label, ``per_side`` simulated tiles, a wider gap, then ``per_side`` real
+    tiles (any RGB image files); returns an (H, W, 3) uint8 image.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    from raregal.simulate.render import read_cutout_rgb
+
+    label_width = 150
+    width = label_width + 2 * per_side * (tile + gap) + 4 * gap
+    height = len(rows) * (tile + gap) + gap + 16
+    sheet = Image.new("RGB", (width, height), (32, 32, 36))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=11)
+    left_real = label_width + per_side * (tile + gap) + 4 * gap
+    draw.text((label_width, 2), "simulated", fill=(220, 220, 225), font=font)
+    draw.text((left_real, 2), "real (Galaxy Zoo examples)", fill=(220, 220, 225), font=font)
+    for r, (label, simulated, real) in enumerate(rows):
+        top = 16 + gap + r * (tile + gap)
+        for k, text in enumerate(label.split("\n")):
+            draw.text((4, top + 4 + 13 * k), text, fill=(230, 230, 235), font=font)
+        for side, paths in ((label_width, simulated), (left_real, real)):
+            for k, path in enumerate(paths[:per_side]):
+                image = Image.fromarray(read_cutout_rgb(path)).resize(
+                    (tile, tile), Image.Resampling.LANCZOS
+                )
+                sheet.paste(image, (side + k * (tile + gap), top))
+    return np.asarray(sheet)

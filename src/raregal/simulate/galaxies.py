@@ -2,8 +2,13 @@
 
 Each recipe paints one galaxy (and, for pairs, its partner) into a ``Scene`` with its own random
 generator and returns its generating parameters (the columns of ``PARAM_COLUMNS`` it sets).
-Lengths are scaled by ``scale = size / 128`` so that a 224 px cutout shows the same sky as a
-128 px one, with finer pixels.
+Lengths are multiplied by ``zoom`` (the cutout's size over 128 px, times the galaxy's apparent
+size in the frame); fluxes are for a 128 px cutout and scale with the apparent area, so that a
+galaxy small in the frame keeps its surface brightness.
+
+Disks are textured: a flocculent random field, blue star-forming knots along the arms, and dust
+lanes across inclined disks. Each rare class varies within itself (ring radius, width,
+completeness and bar; shell and stream brightness; arm pitch and extent; merger stage).
 """
 
 from __future__ import annotations
@@ -38,8 +43,18 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "companion_separation_px",
     "companion_flux_ratio",
     "centre_offset_px",
+    "apparent_size",
+    "dust_lane",
+    "ring_width_px",
+    "ring_completeness",
+    "arm_extent_turns",
+    "merger_stage",
+    "tidal_flux_fraction",
 )
 """Generating parameters written to the catalog (NaN where a class does not use one)."""
+
+MERGER_STAGES = ("pair", "close", "remnant")
+"""Stages of ``merger_bridge``: a pair joined by a bridge, an overlapping pair, a remnant."""
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -69,7 +84,7 @@ def add_clumps(scene: Scene, rng, positions: np.ndarray, flux: float, sigma: flo
     """Paint blue star-forming clumps at sky ``positions`` (n, 2), with log-normal fluxes."""
     if len(positions) == 0 or flux <= 0:
         return
-    weights = rng.lognormal(0.0, 0.6, size=len(positions))
+    weights = rng.lognormal(0.0, 0.7, size=len(positions))
     weights = flux * weights / weights.sum()
     image = pr.point_sources(scene.grid, positions[:, 0], positions[:, 1], weights, sigma=sigma)
     scene.add(image, 1.0, _mix("young", "disk", 0.15))
@@ -86,10 +101,25 @@ def sample_positions(rng, density: np.ndarray, n: int, grid: pr.Grid) -> np.ndar
     return np.stack([grid.x.ravel()[idx], grid.y.ravel()[idx]], axis=1) + jitter
 
 
+def add_dust_lane(scene: Scene, frame: pr.DiskFrame, h: float, q: float, rng) -> float:
+    """Darken a lane along the major axis, offset to the near side of an inclined disk.
+
+    Returns the lane's depth (the fraction of light it removes at its darkest).
+    """
+    depth = float(rng.uniform(0.45, 0.85))
+    width = h * q * rng.uniform(0.12, 0.25) + 0.4
+    offset = rng.choice([-1, 1]) * h * q * rng.uniform(0.0, 0.25)
+    v_sky = frame.v * max(q, 0.02)  # back to sky pixels across the major axis
+    along = np.exp(-0.5 * (frame.u / (2.5 * h)) ** 4)
+    lane = 1.0 - depth * np.exp(-0.5 * ((v_sky - offset) / width) ** 2) * along
+    scene.before_psf *= lane[None].astype(np.float32)
+    return depth
+
+
 def add_disk_galaxy(
     scene: Scene,
     rng: np.random.Generator,
-    scale: float,
+    zoom: float,
     *,
     flux: float,
     h: float,
@@ -106,21 +136,24 @@ def add_disk_galaxy(
     n_clumps: int = 0,
     wobble: float = 0.0,
     young: float = 0.0,
+    flocculence: float = 0.35,
+    arm_extent: float | None = None,
+    dust: bool = False,
 ) -> Params:
-    """Paint a disk galaxy: bulge, exponential disk, arms, bar and clumps, as asked.
+    """Paint a disk galaxy: bulge, textured exponential disk, arms, bar, knots and dust.
 
-    ``young`` in [0, 1] turns the disk colour from ordinary to star-forming blue;
-    ``wobble`` (radians) perturbs the arm phase for irregular arms.
+    ``young`` in [0, 1] turns the disk colour from ordinary to star-forming blue; ``wobble``
+    (radians) perturbs the arm phase for irregular arms; ``flocculence`` is the amplitude of the
+    disk's patchy texture; ``arm_extent`` (turns) ends the arms; ``dust`` adds a dust lane.
     """
     grid = scene.grid
     frame = pr.disk_frame(grid, cx, cy, pa, q)
+    patchy = pr.texture(grid, rng, 0.35 * h + 0.5, flocculence) if flocculence > 0 else 1.0
     disk = np.exp(-frame.r / h)
     disk_flux = flux * (1 - bulge_fraction)
     bar_length = 0.0
-    if bulge_fraction > 0:
-        add_bulge(scene, rng, flux * bulge_fraction, 0.35 * h, min(1.0, q + 0.3), pa, cx, cy)
     if bar_strength > 0:
-        bar_length = h * rng.uniform(1.3, 2.0)
+        bar_length = h * rng.uniform(1.2, 2.0)
         bar_angle = rng.uniform(0, np.pi)
         bar_image = pr.bar(frame, bar_length, rng.uniform(0.18, 0.3), bar_angle)
         scene.add(bar_image, disk_flux * 0.45 * bar_strength, _mix("old", "disk", 0.5))
@@ -128,8 +161,8 @@ def add_disk_galaxy(
         phase = bar_angle
     else:
         phase = rng.uniform(0, 2 * np.pi)
-    smooth = 1.0 - arm_strength - clump_fraction
-    scene.add(pr._normalised(disk), disk_flux * smooth, _mix("disk", "young", young))
+    smooth = max(1.0 - arm_strength - clump_fraction, 0.05)
+    scene.add(pr._normalised(disk * patchy), disk_flux * smooth, _mix("disk", "young", young))
     pattern = None
     if n_arms > 0 and arm_strength > 0:
         field = None
@@ -145,8 +178,11 @@ def add_disk_galaxy(
             r_start=max(bar_length, 0.6 * h),
             wobble=field,
         )
+        if arm_extent is not None:
+            r_end = max(bar_length, 0.6 * h) * np.exp(2 * np.pi * arm_extent * np.tan(pitch))
+            pattern = pattern * np.exp(-((frame.r / max(r_end, 1.0)) ** 4))
         scene.add(
-            pr._normalised(disk * pattern),
+            pr._normalised(disk * pattern * patchy),
             disk_flux * arm_strength,
             _mix("disk", "young", 0.5 + young / 2),
         )
@@ -156,7 +192,10 @@ def add_disk_galaxy(
         else:
             plane = pr.knot_positions(n_clumps, 1.2 * h, seed=int(rng.integers(1, 2**31 - 1)))
             positions = pr.to_sky(plane, cx, cy, pa, q)
-        add_clumps(scene, rng, positions, disk_flux * clump_fraction, sigma=0.7 * scale)
+        add_clumps(scene, rng, positions, disk_flux * clump_fraction, sigma=0.45 * scene.scale)
+    dust_depth = add_dust_lane(scene, frame, h, q, rng) if dust else 0.0
+    if bulge_fraction > 0:  # the bulge is painted last: a dust lane crosses the disk, not it
+        add_bulge(scene, rng, flux * bulge_fraction, 0.3 * h, min(1.0, q + 0.3), pa, cx, cy)
     return {
         "flux": flux,
         "radius_px": h,
@@ -169,25 +208,34 @@ def add_disk_galaxy(
         "bar_strength": bar_strength,
         "n_clumps": n_clumps,
         "clump_fraction": clump_fraction,
+        "dust_lane": dust_depth,
     }
 
 
-def _common(rng: np.random.Generator, scale: float) -> dict[str, float]:
+def _common(scene: Scene, rng: np.random.Generator, zoom: float) -> dict[str, float]:
+    """Flux (scaled with the apparent area), position angle and a small centring error."""
+    apparent = zoom / scene.scale
     return {
-        "flux": _log_uniform(rng, 150, 700) * scale**0,
+        "flux": _log_uniform(rng, 150, 700) * apparent**2,
         "pa": float(rng.uniform(0, np.pi)),
-        "cx": float(rng.normal(0, 0.8 * scale)),
-        "cy": float(rng.normal(0, 0.8 * scale)),
+        "cx": float(rng.normal(0, 0.8 * scene.scale)),
+        "cy": float(rng.normal(0, 0.8 * scene.scale)),
     }
+
+
+def _spiral_arms(rng: np.random.Generator, barred: bool) -> int:
+    if barred:
+        return int(rng.choice([2, 2, 2, 2, 3, 4]))
+    return int(rng.choice([2, 2, 2, 2, 2, 3, 3, 4, 4, 5, 6]))
 
 
 # --- the bulk ---------------------------------------------------------------------------------
 
 
-def elliptical(scene: Scene, rng, scale: float) -> Params:
-    """Smooth red Sersic galaxy of varied roundness."""
-    c = _common(rng, scale)
-    q, re = float(rng.uniform(0.45, 1.0)), _log_uniform(rng, 4.0, 11.0) * scale
+def elliptical(scene: Scene, rng, zoom: float) -> Params:
+    """Smooth red Sersic galaxy of varied roundness and concentration."""
+    c = _common(scene, rng, zoom)
+    q, re = float(rng.uniform(0.4, 1.0)), _log_uniform(rng, 3.5, 10.0) * zoom
     n = add_bulge(scene, rng, c["flux"], re, q, c["pa"], c["cx"], c["cy"], n=rng.uniform(2.5, 5.5))
     return {
         "flux": c["flux"],
@@ -199,85 +247,98 @@ def elliptical(scene: Scene, rng, scale: float) -> Params:
     }
 
 
-def lenticular(scene: Scene, rng, scale: float) -> Params:
+def lenticular(scene: Scene, rng, zoom: float) -> Params:
     """Bulge with a smooth disk and no arms."""
-    c = _common(rng, scale)
+    c = _common(scene, rng, zoom)
+    q = _inclined_q(rng, 0.3)
     return add_disk_galaxy(
         scene,
         rng,
-        scale,
+        zoom,
         flux=c["flux"],
-        h=_log_uniform(rng, 4, 9) * scale,
-        q=_inclined_q(rng, 0.35),
+        h=_log_uniform(rng, 4, 9) * zoom,
+        q=q,
         pa=c["pa"],
         cx=c["cx"],
         cy=c["cy"],
-        bulge_fraction=rng.uniform(0.5, 0.7),
+        bulge_fraction=rng.uniform(0.45, 0.7),
+        flocculence=0.1,
+        dust=bool(q < 0.5 and rng.random() < 0.3),
     )
 
 
-def edge_on_disk(scene: Scene, rng, scale: float) -> Params:
+def edge_on_disk(scene: Scene, rng, zoom: float) -> Params:
     """A thin disk seen edge-on, with or without a bulge and a dust lane."""
-    c = _common(rng, scale)
-    h = _log_uniform(rng, 6, 14) * scale
+    c = _common(scene, rng, zoom)
+    h = _log_uniform(rng, 5, 12) * zoom
     frame = pr.disk_frame(scene.grid, c["cx"], c["cy"], c["pa"], 1.0)
-    height = h * rng.uniform(0.08, 0.16)
-    bulge = float(rng.choice([0.0, rng.uniform(0.1, 0.35)]))
-    scene.add(pr.thick_disk(frame, h, height), c["flux"] * (1 - bulge), "disk")
+    height = h * rng.uniform(0.05, 0.14)
+    bulge = float(rng.choice([0.0, rng.uniform(0.1, 0.4)]))
+    patchy = pr.texture(scene.grid, rng, 0.5 * h, 0.25)
+    scene.add(
+        pr._normalised(pr.thick_disk(frame, h, height) * patchy),
+        c["flux"] * (1 - bulge),
+        _mix("disk", "old", rng.uniform(0, 0.4)),
+    )
+    depth = 0.0
+    if rng.random() < 0.55:  # dust lane: darken a thin strip along the major axis
+        depth = float(rng.uniform(0.5, 0.9))
+        lane = 1.0 - depth * np.exp(-0.5 * (frame.v / (0.35 * height + 0.3)) ** 2) * (
+            np.abs(frame.u) < 2.5 * h
+        )
+        scene.before_psf *= lane[None].astype(np.float32)
     if bulge:
         add_bulge(
             scene, rng, c["flux"] * bulge, 0.3 * h, rng.uniform(0.5, 0.9), c["pa"], c["cx"], c["cy"]
         )
-    if rng.random() < 0.4:  # dust lane: darken a thin strip along the major axis
-        lane = 1.0 - 0.6 * np.exp(-0.5 * (frame.v / (0.35 * height)) ** 2) * (
-            np.abs(frame.u) < 2.5 * h
-        )
-        scene.before_psf *= lane[None].astype(np.float32)
     return {
         "flux": c["flux"],
         "radius_px": h,
         "axis_ratio": height / h,
         "position_angle": c["pa"],
         "bulge_fraction": bulge,
+        "dust_lane": depth,
     }
 
 
-def spiral(scene: Scene, rng, scale: float, barred: bool = False) -> Params:
-    """A grand-design or multi-armed spiral with smooth arms; barred when asked."""
-    c = _common(rng, scale)
-    n_arms = int(rng.choice([2, 2, 2, 3, 4])) if not barred else int(rng.choice([2, 2, 2, 3]))
+def spiral(scene: Scene, rng, zoom: float, barred: bool = False) -> Params:
+    """A spiral with textured arms and star-forming knots; barred when asked."""
+    c = _common(scene, rng, zoom)
+    q = _inclined_q(rng, 0.35)
     return add_disk_galaxy(
         scene,
         rng,
-        scale,
+        zoom,
         flux=c["flux"],
-        h=_log_uniform(rng, 5, 11) * scale,
-        q=_inclined_q(rng, 0.4),
+        h=_log_uniform(rng, 4.5, 10) * zoom,
+        q=q,
         pa=c["pa"],
         cx=c["cx"],
         cy=c["cy"],
-        bulge_fraction=rng.uniform(0.08, 0.35),
-        n_arms=n_arms,
-        pitch=np.radians(rng.uniform(10, 32)),
-        arm_strength=rng.uniform(0.35, 0.6),
+        bulge_fraction=rng.uniform(0.06, 0.4),
+        n_arms=_spiral_arms(rng, barred),
+        pitch=np.radians(rng.uniform(8, 34)),
+        arm_strength=rng.uniform(0.3, 0.6),
         bar_strength=rng.uniform(0.5, 1.0) if barred else 0.0,
-        clump_fraction=0.03,
-        n_clumps=int(rng.integers(0, 5)),
-        young=rng.uniform(0, 0.4),
+        clump_fraction=rng.uniform(0.02, 0.1),
+        n_clumps=int(rng.integers(4, 25)),
+        young=rng.uniform(0, 0.5),
+        flocculence=rng.uniform(0.2, 0.6),
+        dust=bool(q < 0.6 and rng.random() < 0.5),
     )
 
 
-def barred_spiral(scene: Scene, rng, scale: float) -> Params:
+def barred_spiral(scene: Scene, rng, zoom: float) -> Params:
     """A barred spiral with smooth arms: the look-alike of the barred clumpy class."""
-    return spiral(scene, rng, scale, barred=True)
+    return spiral(scene, rng, zoom, barred=True)
 
 
-def _add_companion(scene: Scene, rng, scale: float, params: Params) -> Params:
+def _add_companion(scene: Scene, rng, zoom: float, params: Params) -> Params:
     ratio = float(rng.uniform(0.05, 0.2))
-    sep = float(rng.uniform(22, 40) * scale)
+    sep = float(rng.uniform(18, 34) * zoom)
     angle = rng.uniform(0, 2 * np.pi)
     cx, cy = sep * np.cos(angle), sep * np.sin(angle)
-    re = rng.uniform(1.5, 3.5) * scale
+    re = rng.uniform(1.2, 3.0) * zoom
     colour = "old" if rng.random() < 0.5 else "disk"
     scene.add(
         pr.sersic(
@@ -289,31 +350,31 @@ def _add_companion(scene: Scene, rng, scale: float, params: Params) -> Params:
     return {**params, "companion_separation_px": sep, "companion_flux_ratio": ratio}
 
 
-def spiral_with_companion(scene: Scene, rng, scale: float) -> Params:
+def spiral_with_companion(scene: Scene, rng, zoom: float) -> Params:
     """A spiral with a faint, undisturbed companion: a look-alike of the merging pairs."""
-    return _add_companion(scene, rng, scale, spiral(scene, rng, scale))
+    return _add_companion(scene, rng, zoom, spiral(scene, rng, zoom))
 
 
-def elliptical_with_companion(scene: Scene, rng, scale: float) -> Params:
+def elliptical_with_companion(scene: Scene, rng, zoom: float) -> Params:
     """An elliptical with a faint companion."""
-    return _add_companion(scene, rng, scale, elliptical(scene, rng, scale))
+    return _add_companion(scene, rng, zoom, elliptical(scene, rng, zoom))
 
 
 # --- the planted rare classes -----------------------------------------------------------------
 
 
-def shredded_clumpy(scene: Scene, rng, scale: float) -> Params:
+def shredded_clumpy(scene: Scene, rng, zoom: float) -> Params:
     """An extended clumpy spiral catalogued on one of its fragments: off-centre, cut by the edge."""
-    c = _common(rng, scale)
-    offset = float(rng.uniform(40, 60) * scale)
+    c = _common(scene, rng, zoom)
+    offset = float(rng.uniform(26, 44) * zoom)
     angle = rng.uniform(0, 2 * np.pi)
     cx, cy = offset * np.cos(angle), offset * np.sin(angle)
     params = add_disk_galaxy(
         scene,
         rng,
-        scale,
-        flux=c["flux"] * 1.8,
-        h=_log_uniform(rng, 26, 40) * scale,
+        zoom,
+        flux=c["flux"] * 2.5,
+        h=_log_uniform(rng, 17, 28) * zoom,
         q=_inclined_q(rng, 0.6),
         pa=c["pa"],
         cx=cx,
@@ -326,21 +387,22 @@ def shredded_clumpy(scene: Scene, rng, scale: float) -> Params:
         n_clumps=int(rng.integers(25, 50)),
         wobble=0.5,
         young=0.6,
+        flocculence=0.5,
     )
     # the fragment the detection pipeline catalogued: a bright clump at the cutout centre
-    add_clumps(scene, rng, np.array([[c["cx"], c["cy"]]]), c["flux"] * 0.35, sigma=1.2 * scale)
+    add_clumps(scene, rng, np.array([[c["cx"], c["cy"]]]), c["flux"] * 0.3, sigma=0.9 * zoom)
     return {**params, "centre_offset_px": offset}
 
 
-def barred_clumpy(scene: Scene, rng, scale: float) -> Params:
+def barred_clumpy(scene: Scene, rng, zoom: float) -> Params:
     """A low-mass, strongly barred galaxy with irregular clumpy arms and little bulge."""
-    c = _common(rng, scale)
+    c = _common(scene, rng, zoom)
     return add_disk_galaxy(
         scene,
         rng,
-        scale,
-        flux=c["flux"] * 0.5,
-        h=_log_uniform(rng, 6, 10) * scale,
+        zoom,
+        flux=c["flux"] * 0.6,
+        h=_log_uniform(rng, 5, 9) * zoom,
         q=_inclined_q(rng, 0.55),
         pa=c["pa"],
         cx=c["cx"],
@@ -354,18 +416,19 @@ def barred_clumpy(scene: Scene, rng, scale: float) -> Params:
         n_clumps=int(rng.integers(12, 25)),
         wobble=0.7,
         young=0.9,
+        flocculence=0.5,
     )
 
 
-def clumpy_lowmass(scene: Scene, rng, scale: float) -> Params:
+def clumpy_lowmass(scene: Scene, rng, zoom: float) -> Params:
     """An unbarred low-mass galaxy made mostly of blue clumps (GalSim random-walk knots)."""
-    c = _common(rng, scale)
+    c = _common(scene, rng, zoom)
     return add_disk_galaxy(
         scene,
         rng,
-        scale,
-        flux=c["flux"] * 0.45,
-        h=_log_uniform(rng, 4, 8) * scale,
+        zoom,
+        flux=c["flux"] * 0.55,
+        h=_log_uniform(rng, 3.5, 7) * zoom,
         q=_inclined_q(rng, 0.5),
         pa=c["pa"],
         cx=c["cx"],
@@ -374,12 +437,13 @@ def clumpy_lowmass(scene: Scene, rng, scale: float) -> Params:
         clump_fraction=0.6,
         n_clumps=int(rng.integers(8, 20)),
         young=1.0,
+        flocculence=0.5,
     )
 
 
-def shells_streams(scene: Scene, rng, scale: float) -> Params:
-    """An elliptical with interleaved low-surface-brightness shells or a long tidal stream."""
-    params = elliptical(scene, rng, scale)
+def shells_streams(scene: Scene, rng, zoom: float) -> Params:
+    """An elliptical with faint interleaved shells, or long low-surface-brightness streams."""
+    params = elliptical(scene, rng, zoom)
     flux, re, q, pa = (
         params["flux"],
         params["radius_px"],
@@ -388,125 +452,164 @@ def shells_streams(scene: Scene, rng, scale: float) -> Params:
     )
     frame = pr.disk_frame(scene.grid, 0.0, 0.0, pa, q)
     n_shells, n_streams = 0, 0
-    if rng.random() < 0.6:
-        n_shells = int(rng.integers(3, 6))
-        radii = np.sort(rng.uniform(2.0, 6.0, n_shells)) * re + np.arange(n_shells) * 3 * scale
-        scene.add(pr.shells(frame, radii, rng.uniform(0.6, 1.0), 2.5 * scale), flux * 0.1, "old")
+    if rng.random() < 0.55:
+        tidal = float(rng.uniform(0.05, 0.12))
+        n_shells = int(rng.integers(2, 6))
+        radii = np.sort(rng.uniform(1.8, 5.5, n_shells)) * re + np.arange(n_shells) * 2.5 * zoom
+        image = pr.shells(frame, radii, rng.uniform(0.5, 1.1), rng.uniform(1.0, 2.5) * zoom)
+        scene.add(image, flux * tidal, "old")
     else:
         n_streams = int(rng.integers(1, 3))
+        tidal = float(rng.uniform(0.03, 0.08))
         for _ in range(n_streams):
-            radius = rng.uniform(25, 45) * scale
+            radius = rng.uniform(2.5, 5.0) * re + 8 * zoom
             start = rng.uniform(0, 2 * np.pi)
-            span = rng.choice([-1, 1]) * rng.uniform(1.5, 3.0)
+            span = rng.choice([-1, 1]) * rng.uniform(1.2, 3.0)
             centre = radius * 0.7 * np.array([np.cos(start + np.pi), np.sin(start + np.pi)])
             image = pr.arc(
-                scene.grid, centre[0], centre[1], radius, start, start + span, 2.0 * scale
+                scene.grid,
+                centre[0],
+                centre[1],
+                radius,
+                start,
+                start + span,
+                rng.uniform(1.8, 3.5) * zoom,
             )
-            scene.add(image, flux * 0.12, "old")
-    return {**params, "n_shells": n_shells, "n_streams": n_streams}
+            scene.add(image, flux * tidal / n_streams, "old")
+    return {**params, "n_shells": n_shells, "n_streams": n_streams, "tidal_flux_fraction": tidal}
 
 
-def one_armed(scene: Scene, rng, scale: float) -> Params:
-    """A spiral with a single dominant arm."""
-    c = _common(rng, scale)
-    return add_disk_galaxy(
+def one_armed(scene: Scene, rng, zoom: float) -> Params:
+    """A lopsided spiral with one dominant arm of varied pitch and extent."""
+    c = _common(scene, rng, zoom)
+    extent = float(rng.uniform(0.6, 1.6))
+    h = _log_uniform(rng, 6.5, 12) * zoom
+    q = _inclined_q(rng, 0.55)
+    params = add_disk_galaxy(
         scene,
         rng,
-        scale,
+        zoom,
         flux=c["flux"],
-        h=_log_uniform(rng, 8, 13) * scale,
-        q=_inclined_q(rng, 0.55),
+        h=h,
+        q=q,
         pa=c["pa"],
         cx=c["cx"],
         cy=c["cy"],
-        bulge_fraction=rng.uniform(0.1, 0.25),
+        bulge_fraction=rng.uniform(0.05, 0.3),
         n_arms=1,
-        pitch=np.radians(rng.uniform(14, 24)),
-        arm_strength=0.8,
-        clump_fraction=0.05,
-        n_clumps=int(rng.integers(2, 8)),
-        young=0.3,
+        pitch=np.radians(rng.uniform(10, 35)),
+        arm_strength=rng.uniform(0.55, 0.85),
+        clump_fraction=0.06,
+        n_clumps=int(rng.integers(3, 12)),
+        young=rng.uniform(0.2, 0.6),
+        flocculence=0.3,
+        arm_extent=extent,
     )
+    return {**params, "arm_extent_turns": extent}
 
 
-def merger_bridge(scene: Scene, rng, scale: float) -> Params:
-    """Two interacting galaxies joined by a tidal bridge, with tails on their far sides."""
-    c = _common(rng, scale)
-    sep = float(rng.uniform(26, 40) * scale)
+def _tail(scene: Scene, rng, centre, outward: float, bend: float, zoom: float, flux: float):
+    radius = rng.uniform(14, 26) * zoom
+    x0, y0 = centre
+    ax = x0 - radius * np.cos(outward + np.pi / 2)
+    ay = y0 - radius * np.sin(outward + np.pi / 2)
+    start = outward + np.pi / 2
+    stop = start - np.sign(bend) * rng.uniform(1.0, 2.2)
+    width = rng.uniform(1.3, 2.4) * zoom
+    scene.add(pr.arc(scene.grid, ax, ay, radius, start, stop, width), flux, "disk")
+
+
+def merger_bridge(scene: Scene, rng, zoom: float) -> Params:
+    """Interacting galaxies: a pair joined by a bridge, an overlapping pair, or a remnant.
+
+    Every stage has tidal tails; the pair and the overlapping pair differ in separation, the
+    remnant is one disturbed body with two long tails.
+    """
+    c = _common(scene, rng, zoom)
+    stage = str(rng.choice(MERGER_STAGES, p=[0.5, 0.3, 0.2]))
     angle = rng.uniform(0, 2 * np.pi)
-    ratio = float(rng.uniform(0.35, 1.0))
-    dx, dy = sep / 2 * np.cos(angle), sep / 2 * np.sin(angle)
-    centres = [(c["cx"] - dx, c["cy"] - dy), (c["cx"] + dx, c["cy"] + dy)]
-    fluxes = [c["flux"] / (1 + ratio), c["flux"] * ratio / (1 + ratio)]
-    h = _log_uniform(rng, 3.0, 5.0) * scale
-    for (x0, y0), flux in zip(centres, fluxes, strict=True):
-        add_disk_galaxy(
-            scene,
-            rng,
-            scale,
-            flux=flux,
-            h=h * rng.uniform(0.8, 1.2),
-            q=_inclined_q(rng, 0.4),
-            pa=rng.uniform(0, np.pi),
-            cx=x0,
-            cy=y0,
-            bulge_fraction=rng.uniform(0.5, 0.7),
-            clump_fraction=0.05,
-            n_clumps=3,
-        )
+    h = _log_uniform(rng, 2.8, 5.0) * zoom
     bend = rng.choice([-1, 1]) * rng.uniform(0.15, 0.35)
-    scene.add(
-        pr.tube(scene.grid, centres[0], centres[1], bend, 2.5 * scale), c["flux"] * 0.08, "disk"
-    )
-    for k, (x0, y0) in enumerate(centres):
-        outward = angle + (np.pi if k == 0 else 0.0)
-        radius = rng.uniform(18, 30) * scale
-        ax, ay = (
-            x0 - radius * np.cos(outward + np.pi / 2),
-            y0 - radius * np.sin(outward + np.pi / 2),
-        )
-        start = outward + np.pi / 2
-        tail = pr.arc(
-            scene.grid,
-            ax,
-            ay,
-            radius,
-            start,
-            start - np.sign(bend) * rng.uniform(1.2, 2.2),
-            2.0 * scale,
-        )
-        scene.add(tail, c["flux"] * 0.05, "disk")
+    tails = float(rng.uniform(0.03, 0.07))
+    if stage == "remnant":
+        sep, ratio = 0.0, 1.0
+        centres = [(c["cx"], c["cy"])]
+        add_disk_galaxy(
+            scene, rng, zoom, flux=c["flux"], h=1.3 * h, q=_inclined_q(rng, 0.4),
+            pa=rng.uniform(0, np.pi), cx=c["cx"], cy=c["cy"], bulge_fraction=0.5,
+            clump_fraction=0.08, n_clumps=6, flocculence=0.7,
+        )  # fmt: skip
+        for k in (0, 1):
+            outward = angle + k * np.pi
+            _tail(scene, rng, (c["cx"], c["cy"]), outward, bend, zoom, c["flux"] * tails)
+    else:
+        sep = float((rng.uniform(20, 32) if stage == "pair" else rng.uniform(9, 16)) * zoom)
+        ratio = float(rng.uniform(0.35, 1.0))
+        dx, dy = sep / 2 * np.cos(angle), sep / 2 * np.sin(angle)
+        centres = [(c["cx"] - dx, c["cy"] - dy), (c["cx"] + dx, c["cy"] + dy)]
+        fluxes = [c["flux"] / (1 + ratio), c["flux"] * ratio / (1 + ratio)]
+        for (x0, y0), flux in zip(centres, fluxes, strict=True):
+            add_disk_galaxy(
+                scene, rng, zoom, flux=flux, h=h * rng.uniform(0.8, 1.2), q=_inclined_q(rng, 0.4),
+                pa=rng.uniform(0, np.pi), cx=x0, cy=y0, bulge_fraction=rng.uniform(0.4, 0.7),
+                clump_fraction=0.05, n_clumps=3, flocculence=0.4,
+            )  # fmt: skip
+        if stage == "pair":
+            bridge = pr.tube(scene.grid, centres[0], centres[1], bend, 2.0 * zoom)
+            scene.add(bridge, c["flux"] * 0.07, "disk")
+        for k, centre in enumerate(centres):
+            outward = angle + (np.pi if k == 0 else 0.0)
+            _tail(scene, rng, centre, outward, bend, zoom, c["flux"] * tails)
     return {
         "flux": c["flux"],
         "radius_px": h,
         "position_angle": float(angle),
         "companion_separation_px": sep,
         "companion_flux_ratio": ratio,
+        "merger_stage": float(MERGER_STAGES.index(stage)),
+        "tidal_flux_fraction": tails,
     }
 
 
-def ring_galaxy(scene: Scene, rng, scale: float) -> Params:
-    """A ring galaxy: a red core, an empty gap and a bright, knotty blue ring."""
-    c = _common(rng, scale)
-    q, h = _inclined_q(rng, 0.55), _log_uniform(rng, 5, 8) * scale
+def ring_galaxy(scene: Scene, rng, zoom: float) -> Params:
+    """A ring galaxy: a red core (sometimes barred), a gap and a knotty ring, of varied shape.
+
+    The ring's radius, width and completeness (an arc of 60-100 % of a full turn) vary, as do
+    its knots and colour.
+    """
+    c = _common(scene, rng, zoom)
+    q, h = _inclined_q(rng, 0.5), _log_uniform(rng, 4.5, 8) * zoom
     frame = pr.disk_frame(scene.grid, c["cx"], c["cy"], c["pa"], q)
-    radius = float(rng.uniform(2.2, 3.2) * h)
-    bulge = float(rng.uniform(0.2, 0.4))
-    add_bulge(scene, rng, c["flux"] * bulge, 0.35 * h, min(1, q + 0.2), c["pa"], c["cx"], c["cy"])
-    ring_flux = c["flux"] * (1 - bulge)
+    radius = float(rng.uniform(1.8, 3.4) * h)
+    width = float(radius * rng.uniform(0.06, 0.2) + 0.3 * zoom)
+    completeness = float(min(1.0, rng.uniform(0.6, 1.25)))
+    bulge = float(rng.uniform(0.2, 0.45))
+    bar = 0.0
+    if rng.random() < 0.35:
+        bar = float(rng.uniform(0.5, 1.0))
+        bar_image = pr.bar(frame, radius * rng.uniform(0.55, 0.85), 0.25, rng.uniform(0, np.pi))
+        scene.add(bar_image, c["flux"] * 0.15 * bar, _mix("old", "disk", 0.5))
+    add_bulge(scene, rng, c["flux"] * bulge, 0.3 * h, min(1, q + 0.2), c["pa"], c["cx"], c["cy"])
+    ring_flux = c["flux"] * (1 - bulge - 0.15 * bar)
+    window = np.ones_like(frame.r)
+    if completeness < 1.0:
+        gap_centre = rng.uniform(-np.pi, np.pi)
+        delta = np.abs(np.angle(np.exp(1j * (frame.theta - gap_centre))))
+        half_gap = np.pi * (1 - completeness)
+        window = np.clip((delta - half_gap) / 0.4 + 0.5, 0.0, 1.0)
+    knotty = float(rng.uniform(0.15, 0.45))
+    colour = _mix("disk", "young", float(rng.uniform(0.4, 0.9)))
     scene.add(
-        pr.ring(frame, radius, rng.uniform(1.2, 2.2) * scale),
-        ring_flux * 0.7,
-        _mix("disk", "young", 0.7),
+        pr._normalised(pr.ring(frame, radius, width) * window), ring_flux * (1 - knotty), colour
     )
-    n_clumps = int(rng.integers(6, 14))
-    density = pr.ring(frame, radius, 1.0 * scale)
+    n_clumps = int(rng.integers(4, 20))
+    density = pr.ring(frame, radius, 0.8 * width) * window
     add_clumps(
         scene,
         rng,
         sample_positions(rng, density, n_clumps, scene.grid),
-        ring_flux * 0.3,
-        0.8 * scale,
+        ring_flux * knotty,
+        0.5 * scene.scale,
     )
     return {
         "flux": c["flux"],
@@ -514,9 +617,12 @@ def ring_galaxy(scene: Scene, rng, scale: float) -> Params:
         "axis_ratio": q,
         "position_angle": c["pa"],
         "bulge_fraction": bulge,
+        "bar_strength": bar,
         "ring_radius_px": radius,
+        "ring_width_px": width,
+        "ring_completeness": completeness,
         "n_clumps": n_clumps,
-        "clump_fraction": 0.3,
+        "clump_fraction": knotty,
     }
 
 

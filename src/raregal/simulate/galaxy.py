@@ -11,16 +11,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from raregal.simulate.artifacts import ARTIFACTS
+from raregal.simulate.artifacts import ARTIFACTS, HOST_PROBABILITY
 from raregal.simulate.classes import BULK_WEIGHTS, CLASS_KIND, class_of_uniform
 from raregal.simulate.field import add_field
 from raregal.simulate.galaxies import RECIPES
-from raregal.simulate.render import SKY_SIGMA, Scene, observe
+from raregal.simulate.presets import DEFAULT_PRESET, Observation, draw_observation
+from raregal.simulate.render import Scene, observe
 
 CLASS_STREAM, IMAGE_STREAM, VOTE_STREAM = 0, 1, 2
 
-GALAXY_ZOOM = 1.2
-"""Galaxy lengths in units of a 128 px cutout's pixels are multiplied by this (GZ-like framing)."""
+APPARENT_SCATTER = 0.25
+"""Log-normal scatter of a galaxy's apparent size in the frame around its preset's median."""
+APPARENT_RANGE = (0.4, 1.2)
 
 
 def galaxy_rng(seed: int, index: int, stream: int) -> np.random.Generator:
@@ -41,35 +43,46 @@ def draw_classes(seed: int, indices: np.ndarray, fractions: Mapping[str, float])
 
 
 class SimulatedGalaxy(NamedTuple):
-    """A rendered galaxy: its (3, size, size) g, r, z bands, class and generating parameters."""
+    """A rendered galaxy: (3, size, size) bands (bluest first), class, parameters, conditions."""
 
     bands: np.ndarray
     true_class: str
     params: dict[str, Any]
+    observation: Observation
 
 
 def simulate_galaxy(
-    seed: int, index: int, size: int, fractions: Mapping[str, float]
+    seed: int,
+    index: int,
+    size: int,
+    fractions: Mapping[str, float],
+    preset: str = DEFAULT_PRESET,
 ) -> SimulatedGalaxy:
-    """Render galaxy ``index`` of the survey with ``seed`` at ``size`` pixels."""
+    """Render galaxy ``index`` of survey ``seed`` at ``size`` pixels, as ``preset`` sees it."""
     true_class = draw_class(seed, index, fractions)
     rng = galaxy_rng(seed, index, IMAGE_STREAM)
-    scale = size / 128.0
-    zoom = GALAXY_ZOOM * scale
+    obs = draw_observation(preset, rng)
     scene = Scene(size)
-    params: dict[str, Any] = {}
+    apparent = float(
+        np.clip(obs.apparent_size * rng.lognormal(0.0, APPARENT_SCATTER), *APPARENT_RANGE)
+    )
+    zoom = scene.scale * apparent
+    params: dict[str, Any] = {"apparent_size": apparent}
     if CLASS_KIND[true_class] == "artifact":
         names = list(BULK_WEIGHTS)
         weights = np.array([BULK_WEIGHTS[n] for n in names])
         host = str(rng.choice(names, p=weights / weights.sum()))
-        params["artifact_host"] = host
-        params.update(RECIPES[host](scene, rng, zoom))
-        params.update(add_field(scene, rng, scale))
-        params.update(ARTIFACTS[true_class](scene, rng, scale))
+        has_host = bool(rng.random() < HOST_PROBABILITY[true_class])
+        params["artifact_host"] = host if has_host else "none"
+        if has_host:
+            params.update(RECIPES[host](scene, rng, zoom))
+        params.update(add_field(scene, rng, obs.star_density, obs.neighbour_density))
+        params.update(ARTIFACTS[true_class](scene, rng, has_host))
     else:
         params.update(RECIPES[true_class](scene, rng, zoom))
-        params.update(add_field(scene, rng, scale))
-    params["psf_fwhm_px"] = float(rng.uniform(2.6, 3.6) * scale)
-    params["sky_sigma"] = float(SKY_SIGMA * rng.uniform(0.8, 1.25))
-    bands = observe(scene, params["psf_fwhm_px"], params["sky_sigma"], rng)
-    return SimulatedGalaxy(bands, true_class, params)
+        params.update(add_field(scene, rng, obs.star_density, obs.neighbour_density))
+    params["psf_fwhm_px"] = obs.psf_fwhm * scene.scale
+    params["sky_sigma"] = obs.sky_sigma * scene.scale
+    params["preset"] = obs.preset
+    bands = observe(scene, obs.psf_fwhm, obs.sky_sigma, rng, beta=obs.psf_beta)
+    return SimulatedGalaxy(bands, true_class, params, obs)

@@ -266,6 +266,21 @@ def _moffat(fwhm: float, beta: float) -> np.ndarray:
 def moffat_psf(fwhm: float, beta: float = 3.5) -> np.ndarray:
     """The PSF kernel: a GalSim Moffat drawn on an odd-sized stamp, normalised to unit sum.
 
-    ``fwhm`` is rounded to 0.02 px so that kernels are cached and reused (do not modify them).
+    ``fwhm`` is rounded to 0.02 px and ``beta`` to 0.5 so that kernels are cached and reused
+    (do not modify them).
     """
-    return _moffat(round(float(fwhm) * 50) / 50, float(beta))
+    return _moffat(round(float(fwhm) * 50) / 50, round(float(beta) * 2) / 2)
+
+
+def texture(grid: Grid, rng: np.random.Generator, correlation: float, amplitude: float):
+    """A multiplicative random field of mean about 1: flocculent, patchy light of a disk.
+
+    A white-noise field smoothed over ``correlation`` pixels, normalised and exponentiated with
+    ``amplitude`` (0 gives a flat field of ones).
+    """
+    from scipy.ndimage import gaussian_filter
+
+    white = rng.standard_normal(grid.x.shape).astype(np.float32)
+    field = gaussian_filter(white, max(correlation, 0.3), mode="wrap")
+    field /= float(field.std()) + _TINY
+    return np.exp(amplitude * field - 0.5 * amplitude**2).astype(np.float32)

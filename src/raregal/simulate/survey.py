@@ -38,11 +38,15 @@ from raregal.simulate.classes import (
     DEFAULT_RARE_FRACTION,
     class_fractions,
 )
+from raregal.simulate.presets import DEFAULT_PRESET, PRESETS, check_preset
 
 logger = logging.getLogger(__name__)
 
-SIMULATOR_VERSION = 4
-"""Bumped whenever the pictures or votes change, so that old surveys are not silently resumed."""
+SIMULATOR_VERSION = 5
+"""Bumped whenever the pictures or votes change, so that old surveys are not silently resumed.
+
+Version 5: survey presets (DECaLS-like, SDSS-like, mixed), galaxies small in the frame, textured
+disks, varied rare classes, artifacts as surveys have them, JPEG-like colour stretches."""
 
 IMAGE_FORMATS = ("png", "fits")
 SPEC_FILE = "survey.json"
@@ -51,6 +55,7 @@ _OWNED = ("images", "parts", "contact", CATALOG_FILE, SPEC_FILE)
 """What a survey folder holds; only these are removed by ``overwrite=True``."""
 
 EXTRA_COLUMNS: dict[str, str] = {
+    "preset": "str",
     "n_stars": "int64",
     "n_neighbours": "int64",
     "psf_fwhm_px": "float64",
@@ -72,6 +77,7 @@ class SurveySpec:
     image_format: str = "png"
     fractions: dict[str, float] = field(default_factory=class_fractions)
     chunk_size: int = 200
+    preset: str = DEFAULT_PRESET
     version: int = SIMULATOR_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -97,14 +103,15 @@ def make_spec(
     artifact_fraction: float = DEFAULT_ARTIFACT_FRACTION,
     fractions: Mapping[str, float] | None = None,
     chunk_size: int = 200,
+    preset: str = DEFAULT_PRESET,
 ) -> SurveySpec:
     """Validate the parameters of a survey and return its ``SurveySpec``.
 
     Raises
     ------
     InputError
-        For n <= 0, a size outside [32, 1024], an unknown image format, a chunk size < 1 or class
-        fractions that do not fit (see ``class_fractions``).
+        For n <= 0, a size outside [32, 1024], an unknown image format or preset, a chunk size
+        < 1 or class fractions that do not fit (see ``class_fractions``).
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
         raise InputError(f"the number of galaxies n must be a positive integer; got {n!r}")
@@ -117,7 +124,9 @@ def make_spec(
     if chunk_size < 1:
         raise InputError(f"chunk_size must be >= 1; got {chunk_size}")
     table = class_fractions(rare_fraction, artifact_fraction, fractions)
-    return SurveySpec(int(n), int(seed), int(size), image_format, table, int(chunk_size))
+    return SurveySpec(
+        int(n), int(seed), int(size), image_format, table, int(chunk_size), check_preset(preset)
+    )
 
 
 # --- one chunk ----------------------------------------------------------------------------------
@@ -138,7 +147,10 @@ def _catalog_schema():
         pa.field("artifact_host", pa.string()),
     ]
     fields += [pa.field(c, pa.float64()) for c in PARAM_COLUMNS]
-    fields += [pa.field(c, pa.from_numpy_dtype(np.dtype(t))) for c, t in EXTRA_COLUMNS.items()]
+    fields += [
+        pa.field(c, pa.string() if t == "str" else pa.from_numpy_dtype(np.dtype(t)))
+        for c, t in EXTRA_COLUMNS.items()
+    ]
     fields += [pa.field(c, pa.int64()) for c in ANSWER_COLUMNS]
     fields += [pa.field(c, pa.float64()) for c in FRACTION_COLUMNS]
     return pa.schema(fields)
@@ -172,14 +184,14 @@ def render_chunk(out: str, spec_json: Mapping[str, Any], start: int, stop: int) 
     rows: dict[str, list[Any]] = {name: [] for name in _catalog_schema().names}
     all_counts = []
     for index in range(start, stop):
-        galaxy = simulate_galaxy(spec.seed, index, spec.size, spec.fractions)
+        galaxy = simulate_galaxy(spec.seed, index, spec.size, spec.fractions, spec.preset)
         rel = spec.image_path(index)
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if spec.image_format == "png":
-            write_png(to_rgb(galaxy.bands), path)
+            write_png(to_rgb(galaxy.bands, galaxy.observation.stretch), path)
         else:
-            write_fits(galaxy.bands, path)
+            write_fits(galaxy.bands, path, PRESETS[galaxy.observation.preset].bands)
         params = galaxy.params
         ra, dec = _sky_position(spec.seed, index)
         rows[ID_COLUMN].append(galaxy_id(index))
@@ -192,6 +204,9 @@ def render_chunk(out: str, spec_json: Mapping[str, Any], start: int, stop: int) 
         for name in PARAM_COLUMNS:
             rows[name].append(float(params.get(name, np.nan)))
         for name, dtype in EXTRA_COLUMNS.items():
+            if dtype == "str":
+                rows[name].append(str(params.get(name, "")))
+                continue
             value = params.get(name, 0 if dtype == "int64" else np.nan)
             rows[name].append(int(value) if dtype == "int64" else float(value))
         rng = galaxy_rng(spec.seed, index, VOTE_STREAM)
@@ -313,6 +328,7 @@ def simulate_survey(
     overwrite: bool = False,
     contact_sheets: bool = True,
     progress: bool = True,
+    preset: str = DEFAULT_PRESET,
 ) -> Path:
     """Write a simulated survey with planted rare classes to ``out``; return the catalog's path.
 
@@ -343,6 +359,9 @@ def simulate_survey(
         Write ``contact/<class>.png``.
     progress : bool, default=True
         Show a progress bar.
+    preset : {'decals', 'sdss', 'mixed'}, default='decals'
+        How the survey looks (``raregal.simulate.presets``): DECaLS-like or SDSS-like cutouts,
+        or each galaxy drawing one of the two.
 
     Returns
     -------
@@ -350,7 +369,7 @@ def simulate_survey(
         ``out/catalog.parquet``.
     """
     spec = make_spec(
-        n, seed, size, image_format, rare_fraction, artifact_fraction, fractions, chunk_size
+        n, seed, size, image_format, rare_fraction, artifact_fraction, fractions, chunk_size, preset
     )
     workers = (os.cpu_count() or 1) if workers is None else int(workers)
     if workers < 1:

@@ -38,7 +38,11 @@ _SMOOTH = {
     "clumpy_lowmass": (0.18, 0.76, 0.06),
 }
 _FEATURED = (0.10, 0.88, 0.02)
-_ARTIFACT = (0.18, 0.17, 0.65)
+_ARTIFACT_SHARE = 0.6
+"""Share of artifact votes for an artifact over a galaxy; the rest follow the galaxy's look."""
+_NO_HOST = (0.06, 0.06, 0.88)
+"""An artifact with no galaxy under it (a star field, a star): nearly all artifact votes."""
+NO_HOST = "none"
 
 _SPIRAL_YES = {
     "spiral": 0.92,
@@ -83,15 +87,20 @@ def answer_probabilities(true_class: str, params: Mapping[str, Any]) -> dict[str
     """The mean answer probabilities of each question for a galaxy of ``true_class``."""
     kind = CLASS_KIND[true_class]
     look = params.get("artifact_host", true_class) if kind == "artifact" else true_class
+    look = str(look) or NO_HOST
     q_ratio = _finite(params, "axis_ratio", 0.8)
     bulge = _finite(params, "bulge_fraction", 0.2)
     n_arms = int(_finite(params, "n_arms", 2))
     pitch = _finite(params, "pitch_deg", 20.0)
     bar = _finite(params, "bar_strength", 0.0)
     p: dict[str, np.ndarray] = {}
-    p["smooth-or-featured"] = np.array(
-        _ARTIFACT if kind == "artifact" else _SMOOTH.get(look, _FEATURED)
-    )
+    host = np.array(_SMOOTH.get(look, _FEATURED))
+    if kind != "artifact":
+        p["smooth-or-featured"] = host
+    elif look == NO_HOST:
+        p["smooth-or-featured"] = np.array(_NO_HOST)
+    else:
+        p["smooth-or-featured"] = (1 - _ARTIFACT_SHARE) * host + _ARTIFACT_SHARE * np.eye(3)[2]
     edge = 0.9 if look == "edge_on_disk" else (0.25 if q_ratio < 0.35 else 0.04)
     p["disk-edge-on"] = np.array([edge, 1 - edge])
     yes = _SPIRAL_YES.get(look, 0.1)
