@@ -14,6 +14,31 @@ from raregal.io.tables import write_table
 from raregal.schema import FRACTION_COLUMNS, GZ_DESI
 
 
+def clustered_galaxies(
+    points: np.ndarray, ids: list[str], min_cluster_size: int, **columns: Any
+) -> tuple[Any, pd.DataFrame]:
+    """HDBSCAN (the reference engine, leaf clusters) of ``points`` as the search's reduced
+    coordinates, and the galaxies table of that result (``umap_*``, the map from the first two
+    axes, and ``columns``)."""
+    from raregal.cluster import cluster
+
+    result = cluster(points, engine="hdbscan", min_samples=5, min_cluster_size=min_cluster_size,
+                     ids=np.array(ids))  # fmt: skip
+    galaxies = pd.DataFrame(
+        {
+            "id_str": ids,
+            "cluster": result.labels,
+            "probability": result.probabilities,
+            "outlier_score": result.outlier_scores,
+            **{f"umap_{j}": points[:, j] for j in range(points.shape[1])},
+            "map_x": points[:, 0],
+            "map_y": points[:, 1],
+            **columns,
+        }
+    )
+    return result, galaxies
+
+
 def write_run(
     folder: Path,
     galaxies: pd.DataFrame,
@@ -45,8 +70,6 @@ def build_explore_run(root: Path, gz_examples: Path, seed: int = 0, n_images: in
     noise, 16-D representations that are a seeded linear map of the 5-D positions, vote fractions
     and real Galaxy Zoo cutouts copied into ``root/images`` (the shared folder is never written).
     """
-    from raregal.cluster import cluster
-
     rng = np.random.default_rng(seed)
     pair_centres = np.array([[0, 0, 0, 0, 0], [12, 0, 0, 0, 0], [0, 12, 0, 0, 0]], float)
     centres = np.concatenate([pair_centres, pair_centres + np.array([2.2, 2.2, 0, 0, 0])])
@@ -56,27 +79,14 @@ def build_explore_run(root: Path, gz_examples: Path, seed: int = 0, n_images: in
     umap = np.concatenate([*blobs, noise])
     n = len(umap)
     ids_str = [f"gal{i:04d}" for i in range(n)]
-    result = cluster(umap, engine="hdbscan", min_samples=5, min_cluster_size=15,
-                     ids=np.array(ids_str))  # fmt: skip
-
     images = root / "images"
     images.mkdir(parents=True)
     sources = sorted((gz_examples / "images").glob("decals-*.jpg"))[:n_images]
     for s in sources:
         shutil.copy(s, images / s.name)
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids_str,
-            "cluster": result.labels,
-            "probability": result.probabilities,
-            "outlier_score": result.outlier_scores,
-            **{f"umap_{j}": umap[:, j] for j in range(5)},
-            "map_x": umap[:, 0],
-            "map_y": umap[:, 1],
-            "ra": rng.uniform(0, 360, n),
-            "dec": rng.uniform(-30, 60, n),
-            "file_loc": [str(images / sources[i % len(sources)].name) for i in range(n)],
-        }
+    result, galaxies = clustered_galaxies(
+        umap, ids_str, 15, ra=rng.uniform(0, 360, n), dec=rng.uniform(-30, 60, n),
+        file_loc=[str(images / sources[i % len(sources)].name) for i in range(n)],
     )
     projection = rng.normal(size=(5, 16))
     feats = umap @ projection + rng.normal(0, 0.01, (n, 16))

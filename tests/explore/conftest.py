@@ -16,7 +16,7 @@ import pytest
 from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
 from raregal.io.tables import write_table
 from raregal.schema import FRACTION_COLUMNS
-from runfolders import write_run
+from runfolders import clustered_galaxies, write_run
 
 pytest.importorskip("fastapi")
 pytest.importorskip("hnswlib")
@@ -77,7 +77,6 @@ def build_run(
     simulated : bool
         Record in run.json that the galaxies come from the simulated survey.
     """
-    from raregal.cluster import cluster
 
     rng = np.random.default_rng(seed)
     pair_centres = np.array([[0, 0, 0, 0, 0], [12, 0, 0, 0, 0], [0, 12, 0, 0, 0]], float)
@@ -89,22 +88,10 @@ def build_run(
     umap = np.concatenate([*blobs, noise])
     n = len(umap)
     ids_str = [f"gal{i:04d}" for i in range(n)]
-    result = cluster(umap, engine="hdbscan", min_samples=5, min_cluster_size=15,
-                     ids=np.array(ids_str))  # fmt: skip
     sources = write_cutouts(root / "images", n_images, seed=seed)
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids_str,
-            "cluster": result.labels,
-            "probability": result.probabilities,
-            "outlier_score": result.outlier_scores,
-            **{f"umap_{j}": umap[:, j] for j in range(5)},
-            "map_x": umap[:, 0],
-            "map_y": umap[:, 1],
-            "ra": rng.uniform(0, 360, n),
-            "dec": rng.uniform(-30, 60, n),
-            "file_loc": [str(sources[i % len(sources)]) for i in range(n)],
-        }
+    result, galaxies = clustered_galaxies(
+        umap, ids_str, 15, ra=rng.uniform(0, 360, n), dec=rng.uniform(-30, 60, n),
+        file_loc=[str(sources[i % len(sources)]) for i in range(n)],
     )
     if anomaly:
         galaxies["anomaly_score"] = np.linalg.norm(umap - umap.mean(axis=0), axis=1)

@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 
 from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
-from raregal.cluster import cluster
 from raregal.io.runfolder import RunFolder
-from runfolders import write_run
+from runfolders import clustered_galaxies, write_run
 
 
 def write_cutouts(folder: Path, count: int, size: int = 48, seed: int = 0) -> list[Path]:
@@ -64,22 +63,8 @@ def build_report_run(
     points = np.vstack([*blobs, rng.uniform(-3, 9, size=(40, 2))])
     n = len(points)
     ids = [f"gal{i:04d}" for i in range(n)]
-    result = cluster(
-        points, engine="hdbscan", min_samples=5, min_cluster_size=10, ids=np.array(ids)
-    )
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids,
-            "cluster": result.labels,
-            "probability": result.probabilities,
-            "outlier_score": result.outlier_scores,
-            "umap_0": points[:, 0],
-            "umap_1": points[:, 1],
-            "map_x": points[:, 0],
-            "map_y": points[:, 1],
-            "ra": rng.uniform(150, 160, n),
-            "dec": rng.uniform(-5, 5, n),
-        }
+    result, galaxies = clustered_galaxies(
+        points, ids, 10, ra=rng.uniform(150, 160, n), dec=rng.uniform(-5, 5, n)
     )
     if images:
         cutouts = write_cutouts(folder.parent / "images", images, seed=seed)

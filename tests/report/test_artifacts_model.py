@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from raregal.cluster import cluster
 from raregal.io.runfolder import RunFolder
 from raregal.report import build_report
 from raregal.report.artifacts import create_artifact_gallery
-from runfolders import write_run
+from runfolders import clustered_galaxies, write_run
 
 ARTIFACT = "smooth-or-featured_artifact_fraction"
 
@@ -24,28 +23,13 @@ def make_run(folder, rng, record):
     points = np.vstack([c + rng.normal(scale=0.5, size=(40, 2)) for c in centres])
     n = len(points)
     ids = [f"gal{i:03d}" for i in range(n)]
-    result = cluster(
-        points, engine="hdbscan", min_samples=5, min_cluster_size=10, ids=np.array(ids)
-    )
     images = folder.parent / "images"
     images.mkdir(parents=True)
     files = []
     for i in range(n):
         files.append(images / f"img{i}.png")
         Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(files[-1])
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids,
-            "cluster": result.labels,
-            "probability": result.probabilities,
-            "outlier_score": result.outlier_scores,
-            "umap_0": points[:, 0],
-            "umap_1": points[:, 1],
-            "map_x": points[:, 0],
-            "map_y": points[:, 1],
-            "file_loc": [str(f) for f in files],
-        }
-    )
+    result, galaxies = clustered_galaxies(points, ids, 10, file_loc=[str(f) for f in files])
     write_run(folder, galaxies, result.clusters, result.condensed_tree, record)
     artifact_cluster = int(galaxies["cluster"].max())
     artifact = np.where(galaxies["cluster"] == artifact_cluster, 0.75, 0.05)
