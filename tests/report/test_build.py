@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raregal.cluster import cluster
 from raregal.constants import NOISE
 from raregal.io.runfolder import RunFolder, cluster_letter
 from raregal.report import build_report, create_report
-from runfolders import update_record, write_run
+from runfolders import clustered_galaxies, update_record, write_run
 
 ARTIFACT = "smooth-or-featured_artifact_fraction"
 
@@ -40,22 +39,8 @@ def make_run(
     points = np.vstack([*blobs, rng.uniform(-3, 15, size=(30, 2))])
     n = len(points)
     ids = ids or [f"gal{i:04d}" for i in range(n)]
-    result = cluster(
-        points, engine="hdbscan", min_samples=5, min_cluster_size=10, ids=np.array(ids)
-    )
-    galaxies = pd.DataFrame(
-        {
-            "id_str": ids,
-            "cluster": result.labels,
-            "probability": result.probabilities,
-            "outlier_score": result.outlier_scores,
-            "umap_0": points[:, 0],
-            "umap_1": points[:, 1],
-            "map_x": points[:, 0],
-            "map_y": points[:, 1],
-            "ra": rng.uniform(150, 160, n),
-            "dec": rng.uniform(-5, 5, n),
-        }
+    result, galaxies = clustered_galaxies(
+        points, ids, 10, ra=rng.uniform(150, 160, n), dec=rng.uniform(-5, 5, n)
     )
     if images is not None:
         galaxies["file_loc"] = [str(images[i % len(images)]) for i in range(n)]
