@@ -60,3 +60,21 @@ def test_leaves_are_fast_hdbscans(points):
     theirs = fast_hdbscan(points.astype(np.float64), min_samples=15, min_cluster_size=10,
                           cluster_selection_method="leaf", reproducible=True)  # fmt: skip
     assert adjusted_rand_score(ours[0], theirs[0]) == 1.0
+
+
+def test_rounds_in_stages_give_the_same_tree_on_any_thread_count(points, monkeypatch):
+    """Small stages (many bound updates a round) and 1 or 2 threads: the very same edges, and
+    the weight of the exact tree (each point's query depends on the data alone)."""
+    monkeypatch.setattr(boruvka, "FIRST_STAGE", 64)
+    trees = []
+    for threads in (1, 2):
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            trees.append(minimum_spanning_tree(points, 25, threads)[0])
+        finally:
+            numba.set_num_threads(previous)
+    np.testing.assert_array_equal(trees[0], trees[1])
+    theirs, _, _ = compute_minimum_spanning_tree(points.astype(np.float64), min_samples=25,
+                                                 reproducible=True)  # fmt: skip
+    assert trees[0][:, 2].sum() == pytest.approx(theirs[:, 2].sum(), rel=1e-5)
