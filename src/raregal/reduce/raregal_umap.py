@@ -51,6 +51,7 @@ from raregal.reduce.neighbours import (
     exact_neighbors,
     hnsw_index,
     hnsw_query,
+    locality_order,
     self_first,
 )
 from raregal.reduce.params import UmapParams
@@ -158,8 +159,9 @@ def find_neighbors(
         indices, dists = exact_neighbors(X, n_neighbors, metric)
         return (*self_first(indices.astype(np.int64), dists), None)
     if metric in HNSW_METRICS:
-        index = hnsw_index(X, metric, random_state, n_threads)
-        indices, dists = hnsw_query(index, X, n_neighbors, metric, n_threads)
+        order = locality_order(X)
+        index = hnsw_index(X, metric, random_state, n_threads, order=order)
+        indices, dists = hnsw_query(index, X, n_neighbors, metric, n_threads, order=order)
         return (*self_first(indices, dists), index)
     from umap.umap_ import nearest_neighbors
 
