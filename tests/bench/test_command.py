@@ -44,6 +44,10 @@ def test_summary_of_seeds():
     assert summary["raregal"]["mean_recovered"] == 3.5
     assert summary["reference"]["worst_fraction_held"] == pytest.approx(0.6)
     assert summary["raregal"]["max_peak_gib"] == 0.2
+    assert "raregal-3-seeds" not in summary
+    runs[0]["raregal-3-seeds"] = run(25, 4, 0.9)
+    several = summarise(1000, runs)["raregal-3-seeds"]
+    assert several["over_one_seed"] == 2.5 and several["over_reference"] == pytest.approx(0.42)
 
 
 @pytest.mark.slow
@@ -63,3 +67,31 @@ def test_quick_command_suite(tmp_path):
     assert suite["sizes"]["2500"]["summary"]["speedup_total"] > 0
     markdown = (tmp_path / "results" / "bench.md").read_text()
     assert "| 2500 | 0 | raregal |" in markdown and "| 2500 | 0 | reference |" in markdown
+    several = runs["raregal-3-seeds"]
+    assert several["command"][-2:] == ["--n-seeds", "3"] and several["selected"] == ours["selected"]
+    assert {"reduce.seed_1_layout", "reduce.seed_2_layout"} <= set(several["steps_s"])
+    assert "reduce.seed_1_layout" not in ours["steps_s"]
+    assert "Three seeds" in markdown
+
+
+def test_an_earlier_large_run_is_kept_and_marked(tmp_path):
+    """Rerunning the sizes without ``--large-n`` keeps the last large run's record, labelled
+    with when and where it was measured, instead of dropping it from bench.md."""
+    from raregal.bench.harness import _keep_earlier_large_run
+    from raregal.bench.report import markdown
+
+    large = {"n": 2_000_000, "command": ["raregal", "search", "--seed", "0"], "selected": 2_007_354,
+             "wall_s": 1049.8, "peak_gib": 14.3, "recovered": 4, "classes": 4,
+             "mean_fraction_held": 1.0, "steps_s": {"reduce.embedding_layout": 252.5}}  # fmt: skip
+    machine = {"cpu_model": "AMD EPYC", "cores": 2}
+    earlier = {"suites": {"command": {"large": large, "started": "2026-12-01T08:25:05+00:00",
+                                      "machine": machine}}}  # fmt: skip
+    (tmp_path / "bench.json").write_text(json.dumps(earlier))
+    result: dict = {"sizes": {}}
+    _keep_earlier_large_run(result, tmp_path / "bench.json")
+    assert result["large"]["wall_s"] == 1049.8
+    assert result["large"]["earlier_run"]["started"] == "2026-12-01T08:25:05+00:00"
+    text = markdown({"suites": {"command": result}, "machine": machine, "versions": {}})
+    assert "not repeated here" in text and "AMD EPYC, 2 cores" in text and "| 2000000 |" in text
+    _keep_earlier_large_run(fresh := {"sizes": {}}, tmp_path / "missing.json")
+    assert "large" not in fresh

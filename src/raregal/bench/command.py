@@ -21,6 +21,9 @@ and ``hdbscan.HDBSCAN``, leaf clusters, as a user of those libraries writes it).
   use a cache that earlier runs filled, as every run after a user's first does; ``compile_cost``
   runs both commands on a small table with an empty cache and again with a full one, and
   reports the difference (what a first run pays).
+- Seeds (issue 15): with the ``raregal-3-seeds`` side, each size's first seed also runs
+  ``raregal search --n-seeds 3`` (three layouts sharing the neighbours, the graph and the start),
+  timed against the one-seed command and the reference on the same table.
 - Records are kept in ``work/command`` and not run again (an interrupted run resumes).
 """
 
@@ -53,6 +56,9 @@ KEEP_FRACTION = 0.5525
 """Share of generated rows the paper's selection keeps (``raregal.synthetic``'s vote
 fractions; measured: 55.1-55.4% of 100,000 rows for seeds 0 and 1)."""
 SIDES = ("raregal", "reference")
+SEEDS_SIDE = "raregal-3-seeds"
+"""``raregal search --n-seeds SEEDS_SIDE_SEEDS`` on each size's first table."""
+SEEDS_SIDE_SEEDS = 3
 REFERENCE_SCRIPT = Path(__file__).with_name("reference_search.py")
 SAMPLE_EVERY_S = 0.2
 WARM_UP_N = 20_000
@@ -211,7 +217,9 @@ def measure(
     min_samples, min_cluster_size = scale_for_sample(n)
     out = folder / f"{label}.run"
     shutil.rmtree(out, ignore_errors=True)
-    if side == "raregal":
+    if side == SEEDS_SIDE:
+        extra = [*extra, "--n-seeds", str(SEEDS_SIDE_SEEDS)]
+    if side in ("raregal", SEEDS_SIDE):
         command = raregal_command(table, out, min_samples, min_cluster_size, seed, extra)
     else:
         command = reference_command(table, out, min_samples, min_cluster_size)
@@ -227,9 +235,9 @@ def measure(
         logger.error("%s failed (exit %d); see %s", label, record["returncode"],
                      folder / "commands.log")  # fmt: skip
         return None
-    figures = raregal_figures if side == "raregal" else reference_figures
+    figures = reference_figures if side == "reference" else raregal_figures
     record.update(figures(out, table))
-    if side == "raregal":  # start-up, imports, reading and writing: outside the stages
+    if side != "reference":  # start-up, imports, reading and writing: outside the stages
         inside = sum(v for v in record["stages_s"].values() if isinstance(v, (int, float)))
         record["steps_s"]["outside_stages"] = round(record["wall_s"] - inside, 2)
     shutil.rmtree(out, ignore_errors=True)
@@ -263,7 +271,7 @@ def warm_cache(work: Path, cache: Path, sides: Sequence[str] = SIDES,
     side on a small table, and raregal once more with a sample fit (its placement path)."""
     table = command_table(work, n, 0)
     folder = work / "command" / "warm_up"
-    runs = {side: measure(side, table, folder, n, 0, cache) for side in sides}
+    runs = {side: measure(side, table, folder, n, 0, cache) for side in sides if side in SIDES}
     if "raregal" in sides:
         runs["raregal_sample_fit"] = measure("raregal", table, folder, n, 0, cache,
                                              ["--fit-sample-size", str(n // 2)],
@@ -296,6 +304,18 @@ def summarise(n: int, runs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     if pairs:
         summary["speedup_per_seed"] = [round(ref / ours, 2) for ref, ours in pairs]
         summary["speedup_total"] = round(sum(p[0] for p in pairs) / sum(p[1] for p in pairs), 2)
+    seeds = [r for r in runs.values() if r.get(SEEDS_SIDE)]
+    if seeds:
+        first = seeds[0]
+        several = first[SEEDS_SIDE]
+        summary[SEEDS_SIDE] = {
+            "wall_s": several["wall_s"], "peak_gib": several["peak_gib"],
+            "recovered": several["recovered"], "classes": several["classes"],
+            "over_one_seed": (round(several["wall_s"] / first["raregal"]["wall_s"], 2)
+                              if first.get("raregal") else None),
+            "over_reference": (round(several["wall_s"] / first["reference"]["wall_s"], 2)
+                               if first.get("reference") else None),
+        }  # fmt: skip
     return summary
 
 
@@ -313,6 +333,7 @@ def run_command_suite(
     sizes, seeds : sequences of int
         Selected galaxies per table, and seeds (one table and one raregal seed each).
     sides : sequence of str, default=('raregal', 'reference')
+        With ``SEEDS_SIDE``, each size's first seed also runs ``--n-seeds 3``.
     compile_n : int or None, default=20_000
         Size of the cold/warm compile-cost runs; None skips them.
     large : dict, default=None
@@ -331,7 +352,8 @@ def run_command_suite(
         for seed in seeds:
             table = command_table(work, n, seed)
             folder = work / "command" / f"n{n}_s{seed}"
-            runs[seed] = {side: measure(side, table, folder, n, seed, cache) for side in sides}
+            runs[seed] = {side: measure(side, table, folder, n, seed, cache) for side in sides
+                          if side in SIDES or seed == seeds[0]}  # fmt: skip
             result["sizes"][str(n)] = {"summary": summarise(n, runs), "runs": runs}
             if on_step is not None:
                 on_step(result)

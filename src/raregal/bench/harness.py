@@ -113,16 +113,32 @@ class BenchParams:
 
 
 def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    from raregal.bench.command import run_command_suite
+    from raregal.bench.command import SEEDS_SIDE, SIDES, run_command_suite
 
     sizes = params.sizes or ([2_000] if params.quick else list(COMMAND_SIZES))
     compile_n = params.compile_n if params.compile_n is not None else (
         0 if params.quick else 20_000)  # fmt: skip
-    sides = [c for c in params.configs if c in ("raregal", "reference")]
+    sides = [c for c in params.configs if c in (*SIDES, SEEDS_SIDE)]
     large = ({"n": params.large_n, "fit_sample_size": params.fit_sample_size}
              if params.large_n else None)  # fmt: skip
-    return run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
-                             compile_n or None, large, on_step=partial)  # fmt: skip
+    result = run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
+                               compile_n or None, large, on_step=partial)  # fmt: skip
+    if not large:
+        _keep_earlier_large_run(result, params.out / "bench.json")
+    return result
+
+
+def _keep_earlier_large_run(result: dict[str, Any], json_path: Path) -> None:
+    """Carry the last recorded large run into a suite that did not repeat it, marked as earlier
+    (its own start time and machine), so that one figure is not lost by rerunning the others."""
+    if not json_path.exists():
+        return
+    earlier = json.loads(json_path.read_text()).get("suites", {}).get("command", {})
+    large = earlier.get("large")
+    if large:
+        large.setdefault("earlier_run", {"started": earlier.get("started"),
+                                         "machine": earlier.get("machine")})  # fmt: skip
+        result["large"] = large
 
 
 def _map(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -119,6 +119,14 @@ def _command(suite: dict[str, Any]) -> str:
                          "reference peak GiB", "raregal recovered mean / worst",
                          "reference recovered mean / worst", "raregal held mean / worst",
                          "reference held mean / worst"], summaries))  # fmt: skip
+    seeds = [[n, s["wall_s"], s["over_one_seed"], s["over_reference"], s["peak_gib"],
+              f"{s['recovered']}/{s['classes']}"]
+             for n, size in suite.get("sizes", {}).items()
+             if (s := size.get("summary", {}).get("raregal-3-seeds"))]  # fmt: skip
+    if seeds:
+        parts.append("Three seeds (`raregal search --n-seeds 3`) on each size's first table:\n\n"
+                     + _table(["N", "wall s", "over one seed", "over reference", "peak GiB",
+                               "planted (seed 0)"], seeds))  # fmt: skip
     compile_cost = suite.get("compile_cost")
     if compile_cost:
         parts.append(
@@ -142,7 +150,12 @@ def _command(suite: dict[str, Any]) -> str:
         )
     large = suite.get("large")
     if large:
-        parts.append("Large run:\n\n" + _table(
+        earlier = large.get("earlier_run")
+        m = (earlier or {}).get("machine") or {}
+        title = ("Large run (not repeated here: kept from the run started "
+                 f"{earlier.get('started')} on {m.get('cpu_model')}, {m.get('cores')} cores):"
+                 if earlier else "Large run:")  # fmt: skip
+        parts.append(title + "\n\n" + _table(
             ["N", "command", "selected", "wall s", "peak GiB", "planted", "held (mean)",
              "steps s"],
             [[large["n"], " ".join(large["command"][1:2] + large["command"][-2:]),
