@@ -74,24 +74,30 @@ def test_quick_command_suite(tmp_path):
     assert "Three seeds" in markdown
 
 
-def test_an_earlier_large_run_is_kept_and_marked(tmp_path):
-    """Rerunning the sizes without ``--large-n`` keeps the last large run's record, labelled
+def test_an_earlier_large_run_and_compile_cost_are_kept_and_marked(tmp_path):
+    """Rerunning the sizes without ``--large-n`` (or with ``--compile-n 0``) keeps the last
+    large run's record (and compile cost), labelled
     with when and where it was measured, instead of dropping it from bench.md."""
-    from raregal.bench.harness import _keep_earlier_large_run
+    from raregal.bench.harness import _keep_earlier_runs
     from raregal.bench.report import markdown
 
     large = {"n": 2_000_000, "command": ["raregal", "search", "--seed", "0"], "selected": 2_007_354,
              "wall_s": 1049.8, "peak_gib": 14.3, "recovered": 4, "classes": 4,
              "mean_fraction_held": 1.0, "steps_s": {"reduce.embedding_layout": 252.5}}  # fmt: skip
     machine = {"cpu_model": "AMD EPYC", "cores": 2}
-    earlier = {"suites": {"command": {"large": large, "started": "2026-12-01T08:25:05+00:00",
+    cost = {"cold_s": 43.4, "warm_s": 8.8, "first_run_extra_s": 34.6, "cold_cpu_s": 41.7,
+            "warm_cpu_s": 8.5}  # fmt: skip
+    compile_cost = {"n": 20000, "raregal": cost}
+    earlier = {"suites": {"command": {"large": large, "compile_cost": compile_cost,
+                                      "started": "2026-12-01T08:25:05+00:00",
                                       "machine": machine}}}  # fmt: skip
     (tmp_path / "bench.json").write_text(json.dumps(earlier))
     result: dict = {"sizes": {}}
-    _keep_earlier_large_run(result, tmp_path / "bench.json")
+    _keep_earlier_runs(result, tmp_path / "bench.json", ["large", "compile_cost"])
     assert result["large"]["wall_s"] == 1049.8
     assert result["large"]["earlier_run"]["started"] == "2026-12-01T08:25:05+00:00"
     text = markdown({"suites": {"command": result}, "machine": machine, "versions": {}})
-    assert "not repeated here" in text and "AMD EPYC, 2 cores" in text and "| 2000000 |" in text
-    _keep_earlier_large_run(fresh := {"sizes": {}}, tmp_path / "missing.json")
+    assert text.count("not repeated here") == 2 and "AMD EPYC, 2 cores" in text
+    assert "| 2000000 |" in text and "| raregal | 43.4 |" in text
+    _keep_earlier_runs(fresh := {"sizes": {}}, tmp_path / "missing.json", ["large"])
     assert "large" not in fresh

@@ -123,22 +123,24 @@ def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> 
              if params.large_n else None)  # fmt: skip
     result = run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
                                compile_n or None, large, on_step=partial)  # fmt: skip
-    if not large:
-        _keep_earlier_large_run(result, params.out / "bench.json")
+    not_repeated = [key for key, ran in (("large", large), ("compile_cost", compile_n)) if not ran]
+    _keep_earlier_runs(result, params.out / "bench.json", not_repeated)
     return result
 
 
-def _keep_earlier_large_run(result: dict[str, Any], json_path: Path) -> None:
-    """Carry the last recorded large run into a suite that did not repeat it, marked as earlier
-    (its own start time and machine), so that one figure is not lost by rerunning the others."""
-    if not json_path.exists():
+def _keep_earlier_runs(result: dict[str, Any], json_path: Path, keys: Sequence[str]) -> None:
+    """Carry the last recorded large run and compile cost into a suite that did not repeat them,
+    marked as earlier (their own start time and machine), so that rerunning the sizes does not
+    lose those figures from bench.md."""
+    if not keys or not json_path.exists():
         return
     earlier = json.loads(json_path.read_text()).get("suites", {}).get("command", {})
-    large = earlier.get("large")
-    if large:
-        large.setdefault("earlier_run", {"started": earlier.get("started"),
-                                         "machine": earlier.get("machine")})  # fmt: skip
-        result["large"] = large
+    for key in keys:
+        if earlier.get(key):
+            kept = earlier[key]
+            kept.setdefault("earlier_run", {"started": earlier.get("started"),
+                                            "machine": earlier.get("machine")})  # fmt: skip
+            result[key] = kept
 
 
 def _map(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def _command(suite: dict[str, Any]) -> str:
     if compile_cost:
         parts.append(
             f"Compiled code, {compile_cost.get('n')} galaxies, empty numba cache "
-            "against a full one:\n\n"
+            f"against a full one{_earlier(compile_cost)}:\n\n"
             + _table(
                 ["command", "cold s", "warm s", "first-run extra s", "cold CPU s", "warm CPU s"],
                 [
@@ -144,18 +144,13 @@ def _command(suite: dict[str, Any]) -> str:
                         c["warm_cpu_s"],
                     ]
                     for side, c in compile_cost.items()
-                    if isinstance(c, dict)
+                    if isinstance(c, dict) and side != "earlier_run"
                 ],
             )
         )
     large = suite.get("large")
     if large:
-        earlier = large.get("earlier_run")
-        m = (earlier or {}).get("machine") or {}
-        title = ("Large run (not repeated here: kept from the run started "
-                 f"{earlier.get('started')} on {m.get('cpu_model')}, {m.get('cores')} cores):"
-                 if earlier else "Large run:")  # fmt: skip
-        parts.append(title + "\n\n" + _table(
+        parts.append("Large run" + _earlier(large) + ":\n\n" + _table(
             ["N", "command", "selected", "wall s", "peak GiB", "planted", "held (mean)",
              "steps s"],
             [[large["n"], " ".join(large["command"][1:2] + large["command"][-2:]),
@@ -163,6 +158,16 @@ def _command(suite: dict[str, Any]) -> str:
               f"{large['recovered']}/{large['classes']}", large["mean_fraction_held"],
               _steps(large)]]))  # fmt: skip
     return "\n\n".join(parts)
+
+
+def _earlier(record: dict[str, Any]) -> str:
+    """' (not repeated here: ...)' for a figure kept from an earlier run, else ''."""
+    earlier = record.get("earlier_run")
+    if not earlier:
+        return ""
+    m = earlier.get("machine") or {}
+    return (f" (not repeated here: kept from the run started {earlier.get('started')} on "
+            f"{m.get('cpu_model')}, {m.get('cores')} cores)")  # fmt: skip
 
 
 def _steps(record: dict[str, Any]) -> str:
