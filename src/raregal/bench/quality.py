@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raregal.constants import NOISE
 from raregal.recovery import recovery_summary
 from raregal.synthetic import BULK_CLASS
 
@@ -53,21 +52,10 @@ def jaccard_matching(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Noise (NOISE) is not a cluster. Returns an array indexed by ``a``'s cluster number.
     """
-    a, b = np.asarray(a), np.asarray(b)
-    ka, kb = int(a.max()) + 1 if (a >= 0).any() else 0, int(b.max()) + 1 if (b >= 0).any() else 0
-    if ka == 0:
-        return np.zeros(0)
-    if kb == 0:
-        return np.zeros(ka)
-    both = (a != NOISE) & (b != NOISE)
-    shared = np.zeros((ka, kb))
-    np.add.at(shared, (a[both], b[both]), 1)
-    size_a = np.bincount(a[a >= 0], minlength=ka)[:, None]
-    size_b = np.bincount(b[b >= 0], minlength=kb)[None, :]
-    union = size_a + size_b - shared
-    with np.errstate(invalid="ignore", divide="ignore"):
-        jaccard = np.where(union > 0, shared / union, 0.0)
-    return jaccard.max(axis=1)
+    from raregal.cluster.stability import jaccard_matrix
+
+    jaccard = jaccard_matrix(a, b)
+    return jaccard.max(axis=1) if jaccard.shape[1] else np.zeros(jaccard.shape[0])
 
 
 def adjusted_rand(a: np.ndarray, b: np.ndarray) -> float:
