@@ -52,9 +52,15 @@ def test_summary_of_seeds():
 
 @pytest.mark.slow
 def test_quick_command_suite(tmp_path):
-    """``raregal search`` and the reference script on one small table, end to end."""
+    """``raregal search`` and the reference script on one small table, end to end; a large
+    run recorded by an earlier invocation stays in bench.json and bench.md."""
     params = BenchParams(out=tmp_path / "results", work=tmp_path / "work", only=["command"],
                          quick=True, sizes=[2500], seeds=[0])  # fmt: skip
+    earlier_large = {"n": 9000, "command": ["raregal", "search", "--seed", "0"], "wall_s": 9.5,
+                     "peak_gib": 0.5, "recovered": 4, "classes": 4, "mean_fraction_held": 1.0}
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "bench.json").write_text(json.dumps(
+        {"suites": {"command": {"large": earlier_large, "started": "earlier"}}}))  # fmt: skip
     run_benchmarks(params, [])
     suite = json.loads((tmp_path / "results" / "bench.json").read_text())["suites"]["command"]
     runs = suite["sizes"]["2500"]["runs"]["0"]
@@ -72,13 +78,15 @@ def test_quick_command_suite(tmp_path):
     assert {"reduce.seed_1_layout", "reduce.seed_2_layout"} <= set(several["steps_s"])
     assert "reduce.seed_1_layout" not in ours["steps_s"]
     assert "Three seeds" in markdown
+    assert suite["large"]["wall_s"] == 9.5 and suite["large"]["earlier_run"]["started"] == "earlier"
+    assert "Large run (not repeated here: kept from the run started earlier" in markdown
 
 
 def test_an_earlier_large_run_and_compile_cost_are_kept_and_marked(tmp_path):
     """Rerunning the sizes without ``--large-n`` (or with ``--compile-n 0``) keeps the last
-    large run's record (and compile cost), labelled
-    with when and where it was measured, instead of dropping it from bench.md."""
-    from raregal.bench.harness import _keep_earlier_runs
+    large run's record (and compile cost), labelled with when and where it was measured,
+    instead of dropping it from bench.md."""
+    from raregal.bench.harness import earlier_runs
     from raregal.bench.report import markdown
 
     large = {"n": 2_000_000, "command": ["raregal", "search", "--seed", "0"], "selected": 2_007_354,
@@ -92,12 +100,11 @@ def test_an_earlier_large_run_and_compile_cost_are_kept_and_marked(tmp_path):
                                       "started": "2026-12-01T08:25:05+00:00",
                                       "machine": machine}}}  # fmt: skip
     (tmp_path / "bench.json").write_text(json.dumps(earlier))
-    result: dict = {"sizes": {}}
-    _keep_earlier_runs(result, tmp_path / "bench.json", ["large", "compile_cost"])
+    result = {"sizes": {}, **earlier_runs(tmp_path / "bench.json", ["large", "compile_cost"])}
     assert result["large"]["wall_s"] == 1049.8
     assert result["large"]["earlier_run"]["started"] == "2026-12-01T08:25:05+00:00"
     text = markdown({"suites": {"command": result}, "machine": machine, "versions": {}})
     assert text.count("not repeated here") == 2 and "AMD EPYC, 2 cores" in text
     assert "| 2000000 |" in text and "| raregal | 43.4 |" in text
-    _keep_earlier_runs(fresh := {"sizes": {}}, tmp_path / "missing.json", ["large"])
-    assert "large" not in fresh
+    assert earlier_runs(tmp_path / "missing.json", ["large"]) == {}
+    assert earlier_runs(tmp_path / "bench.json", []) == {}

@@ -121,26 +121,32 @@ def _command(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> 
     sides = [c for c in params.configs if c in (*SIDES, SEEDS_SIDE)]
     large = ({"n": params.large_n, "fit_sample_size": params.fit_sample_size}
              if params.large_n else None)  # fmt: skip
-    result = run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
-                               compile_n or None, large, on_step=partial)  # fmt: skip
     not_repeated = [key for key, ran in (("large", large), ("compile_cost", compile_n)) if not ran]
-    _keep_earlier_runs(result, params.out / "bench.json", not_repeated)
-    return result
+    # read before the partial results overwrite bench.json
+    kept = earlier_runs(params.out / "bench.json", not_repeated)
+
+    def with_kept(result: dict[str, Any]) -> None:
+        partial({**result, **kept})
+
+    result = run_command_suite(params.work, sizes, params.resolved_seeds(), sides,
+                               compile_n or None, large, on_step=with_kept)  # fmt: skip
+    return {**result, **kept}
 
 
-def _keep_earlier_runs(result: dict[str, Any], json_path: Path, keys: Sequence[str]) -> None:
-    """Carry the last recorded large run and compile cost into a suite that did not repeat them,
-    marked as earlier (their own start time and machine), so that rerunning the sizes does not
-    lose those figures from bench.md."""
+def earlier_runs(json_path: Path, keys: Sequence[str]) -> dict[str, Any]:
+    """The last recorded large run and compile cost (``keys``) of the command suite in
+    ``json_path``, each marked as earlier (its own start time and machine): a rerun of the sizes
+    that does not repeat them keeps them in bench.md instead of losing them."""
     if not keys or not json_path.exists():
-        return
+        return {}
     earlier = json.loads(json_path.read_text()).get("suites", {}).get("command", {})
+    kept = {}
     for key in keys:
         if earlier.get(key):
-            kept = earlier[key]
-            kept.setdefault("earlier_run", {"started": earlier.get("started"),
-                                            "machine": earlier.get("machine")})  # fmt: skip
-            result[key] = kept
+            kept[key] = earlier[key]
+            kept[key].setdefault("earlier_run", {"started": earlier.get("started"),
+                                                 "machine": earlier.get("machine")})  # fmt: skip
+    return kept
 
 
 def _map(params: BenchParams, partial: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
