@@ -12,10 +12,10 @@ The Boruvka rounds use fast_hdbscan's tree, its component-aware query and its me
 reproducible query: that one runs a parallel loop per block of 16 points (40,000 loops a round
 at 634,700 points), and every loop wakes the threads. With ``OMP_WAIT_POLICY=PASSIVE`` (the
 CLI's default, for shared machines) the spanning tree of 634,700 5-D points then took 41.5 s
-against 25.7 s with spinning threads. ``_query_round`` is one parallel loop a round and as
-reproducible: each component's point of least core distance is queried first, and its distance
-bounds the queries of the others (each point's result depends on the data alone, never on the
-order threads run in).
+against 25.7 s with spinning threads. ``_boruvka_candidates`` asks the points in a few stages
+of growing size, each one parallel loop (``_query_round``), and as reproducible: a point's
+query is pruned only by its component's bound at the start of its stage (from the first
+neighbours, then the best edges of earlier stages), never by what other threads find.
 """
 
 from __future__ import annotations
