@@ -29,3 +29,17 @@ def rng():
 def gz_examples() -> Path:
     """The real Galaxy Zoo example cutouts in ``tests/data`` (read-only)."""
     return GZ_EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, with the flags CI uses (skips where it is not installed)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Debian chromium is not installed at {CHROMIUM}")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        yield b
+        b.close()

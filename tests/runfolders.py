@@ -85,19 +85,14 @@ def build_explore_run(root: Path, gz_examples: Path, seed: int = 0, n_images: in
     for s in sources:
         shutil.copy(s, images / s.name)
     result, galaxies = clustered_galaxies(
-        umap, ids_str, 15, ra=rng.uniform(0, 360, n), dec=rng.uniform(-30, 60, n),
+        umap,
+        ids_str,
+        15,
+        ra=rng.uniform(0, 360, n),
+        dec=rng.uniform(-30, 60, n),
         file_loc=[str(images / sources[i % len(sources)].name) for i in range(n)],
     )
-    projection = rng.normal(size=(5, 16))
-    feats = umap @ projection + rng.normal(0, 0.01, (n, 16))
-    fractions = rng.dirichlet(np.ones(len(FRACTION_COLUMNS)), n)
-    representations = pd.DataFrame({"id_str": ids_str})
-    for j in range(16):
-        representations[f"feat_{j}"] = feats[:, j]
-    for j, col in enumerate(FRACTION_COLUMNS):
-        representations[col] = fractions[:, j]
-    rep_path = root / "representations.parquet"
-    write_table(representations, rep_path)
+    rep_path = write_representations(root, ids_str, umap, rng)
     record = {"inputs": {"representations": {"path": str(rep_path)}}}
     return write_run(root / "run", galaxies, result.clusters, result.condensed_tree, record)
 
@@ -118,6 +113,59 @@ def _tree_fractions(rng: np.random.Generator, n: int, merging: tuple[float, ...]
         for j, name in enumerate(question.fraction_columns):
             columns[name] = values[:, j]
     return columns
+
+
+def write_representations(
+    root: Path, ids: list[str], points: np.ndarray, rng: np.random.Generator
+) -> Path:
+    """``root/representations.parquet``: 16 features that are a random linear image of ``points``
+    (plus a little noise) and random vote fractions, for ``ids``."""
+    n = len(ids)
+    feats = points @ rng.normal(size=(points.shape[1], 16)) + rng.normal(0, 0.01, (n, 16))
+    fractions = rng.dirichlet(np.ones(len(FRACTION_COLUMNS)), n)
+    representations = pd.DataFrame({"id_str": ids})
+    for j in range(16):
+        representations[f"feat_{j}"] = feats[:, j]
+    for j, col in enumerate(FRACTION_COLUMNS):
+        representations[col] = fractions[:, j]
+    path = root / "representations.parquet"
+    write_table(representations, path)
+    return path
+
+
+def write_cutouts(
+    folder: Path, count: int, size: int = 96, seed: int = 0, formats: tuple[str, ...] = ("png",)
+) -> list[Path]:
+    """``count`` cutouts of simulated galaxies (``raregal.simulate``) of ``size`` px, written in
+    ``formats`` in turn (``png``, ``jpg`` or ``fits``)."""
+    from PIL import Image
+
+    from raregal.simulate.classes import class_fractions
+    from raregal.simulate.galaxy import simulate_galaxy
+    from raregal.simulate.render import to_rgb, write_fits
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fractions = class_fractions()
+    paths = []
+    for i in range(count):
+        galaxy = simulate_galaxy(seed, i, size, fractions)
+        kind = formats[i % len(formats)]
+        path = folder / f"cutout{i:03d}.{kind}"
+        if kind == "fits":
+            write_fits(galaxy.bands, path)
+        else:
+            Image.fromarray(to_rgb(galaxy.bands)).save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+def build_ranked_discovery_run(root: Path, gz_examples: Path, seed: int = 0) -> Path:
+    """``build_discovery_run`` with its clusters ranked by the discovery queue."""
+    from raregal.discover.queue import rerank_clusters
+
+    run = build_discovery_run(root, gz_examples, seed)
+    rerank_clusters(run)
+    return run
 
 
 def build_discovery_run(root: Path, gz_examples: Path, seed: int = 0) -> Path:

@@ -10,13 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
-from raregal.io.tables import write_table
-from raregal.schema import FRACTION_COLUMNS
-from runfolders import clustered_galaxies, write_run
+from runfolders import clustered_galaxies, write_cutouts, write_representations, write_run
 
 pytest.importorskip("fastapi")
 pytest.importorskip("hnswlib")
@@ -29,29 +25,6 @@ SCREEN_OF_ROW = """(row) => {
   return [x + r.left, y + r.top];
 }"""
 """Page coordinates of the galaxy at a row of galaxies.parquet (the page sorts its points)."""
-
-
-def write_cutouts(folder: Path, count: int, size: int = 96, seed: int = 0) -> list[Path]:
-    """``count`` simulated cutouts of ``size`` px, as PNG, JPEG and FITS in turn."""
-    from PIL import Image
-
-    from raregal.simulate.classes import class_fractions
-    from raregal.simulate.galaxy import simulate_galaxy
-    from raregal.simulate.render import to_rgb, write_fits
-
-    folder.mkdir(parents=True, exist_ok=True)
-    fractions = class_fractions()
-    paths = []
-    for i in range(count):
-        galaxy = simulate_galaxy(seed, i, size, fractions)
-        kind = IMAGE_FORMATS[i % len(IMAGE_FORMATS)]
-        path = folder / f"cutout{i:03d}.{kind}"
-        if kind == "fits":
-            write_fits(galaxy.bands, path)
-        else:
-            Image.fromarray(to_rgb(galaxy.bands)).save(path, quality=92)
-        paths.append(path)
-    return paths
 
 
 def build_run(
@@ -88,9 +61,13 @@ def build_run(
     umap = np.concatenate([*blobs, noise])
     n = len(umap)
     ids_str = [f"gal{i:04d}" for i in range(n)]
-    sources = write_cutouts(root / "images", n_images, seed=seed)
+    sources = write_cutouts(root / "images", n_images, seed=seed, formats=IMAGE_FORMATS)
     result, galaxies = clustered_galaxies(
-        umap, ids_str, 15, ra=rng.uniform(0, 360, n), dec=rng.uniform(-30, 60, n),
+        umap,
+        ids_str,
+        15,
+        ra=rng.uniform(0, 360, n),
+        dec=rng.uniform(-30, 60, n),
         file_loc=[str(sources[i % len(sources)]) for i in range(n)],
     )
     if anomaly:
@@ -100,16 +77,7 @@ def build_run(
         clusters["description"] = [
             f"class {letter}: round rings with a faint outer arc" for letter in clusters["letter"]
         ]
-    projection = rng.normal(size=(5, 16))
-    feats = umap @ projection + rng.normal(0, 0.01, (n, 16))
-    fractions = rng.dirichlet(np.ones(len(FRACTION_COLUMNS)), n)
-    representations = pd.DataFrame({"id_str": ids_str})
-    for j in range(16):
-        representations[f"feat_{j}"] = feats[:, j]
-    for j, col in enumerate(FRACTION_COLUMNS):
-        representations[col] = fractions[:, j]
-    rep_path = root / "representations.parquet"
-    write_table(representations, rep_path)
+    rep_path = write_representations(root, ids_str, umap, rng)
     inputs = {"representations": {"path": str(rep_path)}}
     if simulated:
         inputs["catalog"] = {"path": str(root / "catalog.parquet"), "simulated": True}
@@ -120,18 +88,6 @@ def build_run(
 def make_run():
     """``build_run``, for tests that need a run folder of their own."""
     return build_run
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium, headless, with the flags CI uses."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield b
-        b.close()
 
 
 def serve(run_dir: Path):

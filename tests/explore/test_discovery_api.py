@@ -8,18 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runfolders import build_discovery_run
+from runfolders import build_ranked_discovery_run
 
 pytest.importorskip("fastapi")
 
 
 @pytest.fixture
 def run_dir(tmp_path, gz_examples) -> Path:
-    run = build_discovery_run(tmp_path, gz_examples)
-    from raregal.discover.queue import rerank_clusters
-
-    rerank_clusters(run)
-    return run
+    return build_ranked_discovery_run(tmp_path, gz_examples)
 
 
 @pytest.fixture
@@ -74,8 +70,12 @@ def test_find_more_like_marks_in_rounds_then_export(client, run_dir):
 
     merger = truth(run_dir, "merger")
     for target in merger[:3]:
-        assert client.post("/api/marks", json={"target_kind": "galaxy", "target": target,
-                                               "tag": "interesting"}).status_code == 200
+        assert (
+            client.post(
+                "/api/marks", json={"target_kind": "galaxy", "target": target, "tag": "interesting"}
+            ).status_code
+            == 200
+        )
     state = client.post("/api/find", json={"session": "mergers", "tag": "interesting"}).json()
     assert state["rounds"] == 1 and state["yes"] == 3 and len(state["ask"]) == 20
     for _ in range(2):
@@ -85,7 +85,8 @@ def test_find_more_like_marks_in_rounds_then_export(client, run_dir):
     top = [g["id_str"] for g in state["top"][: len(merger)]]
     assert sum(i in merger for i in top) >= 0.9 * len(merger)
     assert client.get("/api/find").json() == [
-        {"session": "mergers", "rounds": 3, "yes": state["yes"], "no": state["no"]}]
+        {"session": "mergers", "rounds": 3, "yes": state["yes"], "no": state["no"]}
+    ]
     rounds = Table.read(io.BytesIO(client.get("/api/find/mergers/rounds.vot").content),
                         format="votable")  # fmt: skip
     assert rounds.colnames[:3] == ["id_str", "ra", "dec"]

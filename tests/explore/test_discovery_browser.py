@@ -7,33 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runfolders import build_discovery_run
+from runfolders import build_ranked_discovery_run
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
 def run_dir(tmp_path, gz_examples) -> Path:
-    from raregal.discover.queue import rerank_clusters
-
-    run = build_discovery_run(tmp_path, gz_examples)
-    rerank_clusters(run)
-    return run
+    return build_ranked_discovery_run(tmp_path, gz_examples)
 
 
 @pytest.fixture
@@ -90,7 +71,8 @@ def test_the_queue_shows_galaxies_on_and_off_the_map(page, run_dir):
         assert box.locator(".off").text_content() == "removed"
         page.wait_for_function(
             f"document.querySelector(\"#queue-grid .ditem[data-id='{removed[0]}'] img\")"
-            ".naturalWidth > 0")
+            ".naturalWidth > 0"
+        )
     on_map = candidates.loc[candidates["selected"], "id_str"].iloc[0]
     page.click(f"#queue-grid .ditem[data-id='{on_map}']")  # opens the object view
     page.wait_for_function(f"document.getElementById('object-title').textContent === '{on_map}'")

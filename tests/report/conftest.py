@@ -12,27 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raregal.bench.explore import CHROMIUM, CHROMIUM_ARGS
 from raregal.io.runfolder import RunFolder
-from runfolders import clustered_galaxies, write_run
-
-
-def write_cutouts(folder: Path, count: int, size: int = 48, seed: int = 0) -> list[Path]:
-    """``count`` PNG cutouts of simulated galaxies (``raregal.simulate``)."""
-    from PIL import Image
-
-    from raregal.simulate.classes import class_fractions
-    from raregal.simulate.galaxy import simulate_galaxy
-    from raregal.simulate.render import to_rgb
-
-    folder.mkdir(parents=True, exist_ok=True)
-    fractions = class_fractions()
-    paths = []
-    for i in range(count):
-        path = folder / f"cutout{i:03d}.png"
-        Image.fromarray(to_rgb(simulate_galaxy(seed, i, size, fractions).bands)).save(path)
-        paths.append(path)
-    return paths
+from runfolders import clustered_galaxies, write_cutouts, write_run
 
 
 def build_report_run(
@@ -67,7 +48,7 @@ def build_report_run(
         points, ids, 10, ra=rng.uniform(150, 160, n), dec=rng.uniform(-5, 5, n)
     )
     if images:
-        cutouts = write_cutouts(folder.parent / "images", images, seed=seed)
+        cutouts = write_cutouts(folder.parent / "images", images, size=48, seed=seed)
         galaxies["file_loc"] = [str(cutouts[i % len(cutouts)]) for i in range(n)]
     clusters = result.clusters
     if descriptions:
@@ -88,15 +69,3 @@ def build_report_run(
 @pytest.fixture(scope="session")
 def make_report_run():
     return build_report_run
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium, headless, with the flags CI uses."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
-        yield b
-        b.close()
