@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--consistency-weight", type=float, default=0.5)
+    parser.add_argument("--covariance-weight", type=float, default=0.0)
     parser.add_argument("--rare-fraction", type=float, default=0.04)
     parser.add_argument("--artifact-fraction", type=float, default=0.02)
     parser.add_argument("--train-catalog", type=Path, help="reuse a simulated survey's catalog")
@@ -201,6 +202,7 @@ def main() -> None:
         patience=3,
         seed=1,
         consistency_weight=args.consistency_weight,
+        covariance_weight=args.covariance_weight,
         init=args.init,
         init_head=not args.fresh_head,
         head_norm=args.head_norm,

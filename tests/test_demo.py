@@ -40,6 +40,8 @@ README_SEEDS = (0, 5)
 """The seeds on which the README promises the demo's recovery."""
 README_RECOVERED = 5
 """Planted classes of 7 that the README promises the demo recovers at its default size."""
+README_ARTIFACTS_RECOVERED = 4
+"""Artifact types of 5 that the README promises ``raregal demo --keep-artifacts`` recovers."""
 
 
 @pytest.fixture(scope="module", params=README_SEEDS)
@@ -70,6 +72,8 @@ def test_the_demo_recovers_what_the_readme_promises(default_demo):
     # three seeds: every class the run recovers is recovered in at least 2 of them (issue 15)
     assert (recovered["seeds_recovered"] >= 2).all(), recovered
     assert record["demo"]["recovered_and_stable"] == len(recovered)
+    artifacts = record["demo"]["artifacts"]  # the default run removes most artifacts by the rule
+    assert artifacts["removed_by_artifact_rule"] > 0.5 * artifacts["planted"], artifacts
     html = default_demo.report.read_text()
     assert 'id="stability"' in html and "of 3 seeds</td>" in html
 
@@ -97,6 +101,25 @@ def test_every_recovered_class_has_a_cluster_among_the_first_eight(default_demo)
     merger = pure.loc[pure["true_class"] == "merger_bridge", "cluster"]
     descriptions = clusters.set_index("cluster").loc[list(merger), "description"]
     assert descriptions.str.contains("merging/").all(), descriptions
+
+
+def test_the_artifact_experiment_recovers_what_the_readme_promises(tmp_path):
+    """``raregal demo --keep-artifacts``: the rule is off, the artifact types form clusters of
+    their own (4 of 5 recovered), shown in the report's artifact gallery."""
+    from raregal.simulate.classes import ARTIFACT_CLASSES
+
+    result = demo(out=tmp_path / "run", seed=README_SEEDS[0], keep_artifacts=True)
+    summary = result.summary.set_index("true_class")
+    artifact_types = summary.loc[summary.index.isin(ARTIFACT_CLASSES)]
+    assert len(artifact_types) == len(ARTIFACT_CLASSES) == 5
+    assert artifact_types["recovered"].sum() >= README_ARTIFACTS_RECOVERED, artifact_types
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["demo"]["artifacts"]["removed_by_artifact_rule"] == 0
+    html = result.report.read_text()
+    gallery = html[html.index('id="artifact-gallery"') :].split("</section>")[0]
+    assert gallery.count('href="#cluster-') >= README_ARTIFACTS_RECOVERED
+    recovered = int(summary["recovered"].sum())
+    assert f"planted classes recovered: {recovered} of {len(summary)}" in format_summary(result)
 
 
 def test_the_demo_report_references_only_existing_files(default_demo):

@@ -14,6 +14,7 @@ from raregal.cli import app  # noqa: E402
 from raregal.encode.models import load_model  # noqa: E402
 from raregal.encode.train import (  # noqa: E402
     TrainConfig,
+    consistency_loss,
     dirichlet_multinomial_loss,
     fraction_mae,
     train,
@@ -49,6 +50,27 @@ def test_loss_is_the_dirichlet_multinomial_likelihood():
                 )
     ours = dirichlet_multinomial_loss(torch.tensor(alpha), torch.tensor(counts)).numpy()
     np.testing.assert_allclose(ours, expected, rtol=1e-4)
+
+
+def test_covariance_term_penalises_correlated_dimensions_only():
+    """VICReg's covariance term: zero weight leaves the loss as it was; with a weight, features
+    whose dimensions repeat one another cost more than independent ones of the same spread."""
+    generator = torch.Generator().manual_seed(0)
+    independent = torch.randn(256, 8, generator=generator) * 2
+    repeated = independent[:, :1].repeat(1, 8)
+    for z in (independent, repeated):
+        plain = consistency_loss(z, z)
+        assert torch.isclose(consistency_loss(z, z, 0.0), plain)
+        assert consistency_loss(z, z, 1.0) >= plain
+    extra_independent = consistency_loss(independent, independent, 1.0) - consistency_loss(
+        independent, independent
+    )
+    extra_repeated = consistency_loss(repeated, repeated, 1.0) - consistency_loss(
+        repeated, repeated
+    )
+    assert extra_repeated > 50 * extra_independent
+    with pytest.raises(InputError, match="covariance_weight"):
+        _config(covariance_weight=0.1, consistency_weight=0.0).validate()
 
 
 def test_fraction_mae_ignores_unasked_questions():
@@ -160,6 +182,10 @@ def test_cli_train(tmp_path, rng):
         "1",
         "--batch-size",
         "4",
+        "--consistency-weight",
+        "0.5",
+        "--covariance-weight",
+        "0.04",
         "--num-workers",
         "0",
         "--no-progress",
@@ -167,4 +193,6 @@ def test_cli_train(tmp_path, rng):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "best epoch 1" in result.output
+    recorded = json.loads((tmp_path / "m" / "config.json").read_text())["raregal"]["training"]
+    assert recorded["config"]["covariance_weight"] == 0.04
     assert load_model(tmp_path / "m").encode(torch.rand(2, 3, 32, 32))[0].shape == (2, 8)

@@ -118,6 +118,10 @@ def train_cli(
     consistency_weight: Annotated[
         float, typer.Option(help="Weight of the augmentation-invariance term (0: off).")
     ] = 0.0,
+    covariance_weight: Annotated[
+        float,
+        typer.Option(help="Weight of VICReg's decorrelation term inside it (0: off)."),
+    ] = 0.0,
     num_workers: Annotated[int | None, typer.Option(help="Image-decoding workers.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split, initialisation and order.")] = 0,
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda if any).")] = None,
@@ -137,6 +141,7 @@ def train_cli(
         val_fraction=val_fraction,
         patience=patience,
         consistency_weight=consistency_weight,
+        covariance_weight=covariance_weight,
         num_workers=num_workers,
         seed=seed,
         device=device,

@@ -76,6 +76,10 @@ class TrainConfig:
         Weight of a self-supervised augmentation-invariance term on the representation (two
         flips/rotations of each image should agree), with a variance floor against collapse; it
         never uses labels beyond the vote counts.
+    covariance_weight : float, default=0.0
+        Weight of VICReg's covariance term inside the consistency term: it decorrelates the
+        representation's dimensions, so that visual differences the votes do not ask about
+        (kinds of artifact, say) keep dimensions of their own. Needs ``consistency_weight > 0``.
     num_workers : int, default=None
         Image-decoding worker processes.
     seed : int, default=0
@@ -99,6 +103,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     patience: int = 3
     consistency_weight: float = 0.0
+    covariance_weight: float = 0.0
     num_workers: int | None = None
     seed: int = 0
     device: str | None = None
@@ -115,6 +120,8 @@ class TrainConfig:
             "val_fraction": 0 < self.val_fraction < 1,
             "patience": self.patience >= 1,
             "consistency_weight": self.consistency_weight >= 0,
+            "covariance_weight": self.covariance_weight >= 0
+            and (self.covariance_weight == 0 or self.consistency_weight > 0),
         }
         for name, ok in checks.items():
             if not ok:
@@ -184,16 +191,24 @@ def dirichlet_multinomial_loss(concentrations, counts):
     return total
 
 
-def consistency_loss(first, second):
-    """Augmentation invariance with a variance floor (VICReg's first two terms, unit weights)."""
+def consistency_loss(first, second, covariance_weight: float = 0.0):
+    """Augmentation invariance with a variance floor (VICReg's first two terms, unit weights),
+    plus VICReg's covariance term (off-diagonal covariance squared, over the dimension) when
+    ``covariance_weight > 0``."""
     import torch
 
     invariance = torch.nn.functional.mse_loss(first, second)
     variance = 0.0
+    covariance = 0.0
     for z in (first, second):
         std = torch.sqrt(z.var(dim=0) + 1e-4)
         variance = variance + torch.relu(1.0 - std).mean()
-    return invariance + variance
+        if covariance_weight > 0:
+            centred = z - z.mean(dim=0)
+            cov = centred.T @ centred / max(z.shape[0] - 1, 1)
+            off_diagonal = cov - torch.diag(torch.diagonal(cov))
+            covariance = covariance + off_diagonal.pow(2).sum() / z.shape[1]
+    return invariance + variance + covariance_weight * covariance
 
 
 def fraction_mae(fractions: np.ndarray, counts: np.ndarray) -> float:
@@ -435,7 +450,9 @@ def _step_loss(model, x, y, config: TrainConfig, generator, device):
     loss = dirichlet_multinomial_loss(concentrations, y).mean()
     if config.consistency_weight > 0:
         second, _ = model(_augment(x.cpu(), generator).to(device))
-        loss = loss + config.consistency_weight * consistency_loss(features, second)
+        loss = loss + config.consistency_weight * consistency_loss(
+            features, second, config.covariance_weight
+        )
     return loss
 
 
