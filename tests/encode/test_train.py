@@ -58,16 +58,13 @@ def test_covariance_term_penalises_correlated_dimensions_only():
     generator = torch.Generator().manual_seed(0)
     independent = torch.randn(256, 8, generator=generator) * 2
     repeated = independent[:, :1].repeat(1, 8)
+    extra = []
     for z in (independent, repeated):
         plain = consistency_loss(z, z)
         assert torch.isclose(consistency_loss(z, z, 0.0), plain)
         assert consistency_loss(z, z, 1.0) >= plain
-    extra_independent = consistency_loss(independent, independent, 1.0) - consistency_loss(
-        independent, independent
-    )
-    extra_repeated = consistency_loss(repeated, repeated, 1.0) - consistency_loss(
-        repeated, repeated
-    )
+        extra.append(consistency_loss(z, z, 1.0) - plain)
+    extra_independent, extra_repeated = extra
     assert extra_repeated > 50 * extra_independent
     with pytest.raises(InputError, match="covariance_weight"):
         _config(covariance_weight=0.1, consistency_weight=0.0).validate()
