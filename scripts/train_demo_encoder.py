@@ -176,6 +176,12 @@ def main() -> None:
     parser.add_argument(
         "--head-norm", action="store_true", help="layer-normalise the representation in the head"
     )
+    parser.add_argument(
+        "--reset-questions",
+        nargs="*",
+        default=[],
+        help="questions whose answers start afresh in the head (revives pinned answers)",
+    )
     parser.add_argument("--eval-only", action="store_true", help="evaluate WORK/model as it is")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -206,6 +212,7 @@ def main() -> None:
         init=args.init,
         init_head=not args.fresh_head,
         head_norm=args.head_norm,
+        reset_questions=tuple(args.reset_questions),
     )
     model_dir = args.work / "model"
     if not args.eval_only:

@@ -12,7 +12,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from raregal.encode.models import ModelConfig, build_model, save_checkpoint  # noqa: E402
-from raregal.encode.nets import MIN_CONCENTRATION, DirichletHead  # noqa: E402
+from raregal.encode.nets import (  # noqa: E402
+    MAX_CONCENTRATION,
+    MIN_CONCENTRATION,
+    DirichletHead,
+    at_floor,
+)
 from raregal.encode.train import _init_from  # noqa: E402
 
 
@@ -50,3 +55,24 @@ def test_finetuning_with_a_fresh_head_takes_only_the_encoder(tmp_path):
     assert all(torch.equal(own[k], theirs[k]) for k in encoder_keys)
     assert torch.equal(fresh.head.linear.weight, head_before)
     assert not torch.equal(fresh.head.linear.weight, source.head.linear.weight)
+
+
+def test_reset_answers_revives_a_pinned_answer():
+    torch.manual_seed(0)
+    head = DirichletHead(128, normalise=True)
+    with torch.no_grad():
+        head.linear.bias[[3, 7]] = -40.0  # saturated: at the floor for every image
+    features = torch.randn(64, 128)
+    share = at_floor(head(features)).float().mean(dim=0)
+    assert share[3] == 1 and share[7] == 1 and (share[[0, 1, 2, 4]] == 0).all()
+    head(features).log().sum().backward()
+    assert head.linear.weight.grad[3].abs().max() < 1e-10  # its gradient has vanished
+    head.zero_grad()
+
+    head.reset_answers([3, 7])
+    concentrations = head(features)
+    middle = (MIN_CONCENTRATION + MAX_CONCENTRATION) / 2
+    torch.testing.assert_close(concentrations[:, [3, 7]], torch.full((64, 2), middle))
+    assert not at_floor(concentrations).any()
+    concentrations.log().sum().backward()
+    assert head.linear.weight.grad[3].abs().max() > 1e-3

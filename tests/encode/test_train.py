@@ -145,6 +145,37 @@ def test_tiny_model_learns_and_resumes(tmp_path, rng):
         train(catalog, tmp_path / "model", _config(lr=1e-2), progress=False)
 
 
+@pytest.mark.slow
+def test_a_pinned_answer_is_reported_and_reset_questions_revives_it(tmp_path, rng):
+    """An answer whose sigmoid is saturated stays at the floor however long one trains (its
+    gradient has vanished); the record names it, and resetting its question revives it."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    catalog = _survey(tmp_path, rng, n=64)
+    train(catalog, tmp_path / "start", _config(epochs=1, head_norm=True), progress=False)
+    weights_file = tmp_path / "start" / "model.safetensors"
+    with safe_open(str(weights_file), "pt") as handle:
+        metadata = handle.metadata()
+        weights = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118
+    featured = ANSWER_COLUMNS.index("smooth-or-featured_featured-or-disk")
+    weights["head.linear.bias"][featured] = -40.0
+    save_file(weights, str(weights_file), metadata=metadata)
+
+    start = str(tmp_path / "start")
+    kept = train(catalog, tmp_path / "kept", _config(init=start, head_norm=True), progress=False)
+    assert all(h["pinned_answers"] == [ANSWER_COLUMNS[featured]] for h in kept.history)
+    revived = train(
+        catalog,
+        tmp_path / "revived",
+        _config(init=start, head_norm=True, reset_questions=("smooth-or-featured",)),
+        progress=False,
+    )
+    assert all(h["pinned_answers"] == [] for h in revived.history)
+    record = json.loads((tmp_path / "revived" / "config.json").read_text())["raregal"]["training"]
+    assert record["history"][-1]["pinned_answers"] == []
+
+
 def test_catalog_checks(tmp_path, rng):
     catalog = _survey(tmp_path, rng, n=4)
     df = pd.read_csv(catalog)
@@ -158,6 +189,8 @@ def test_catalog_checks(tmp_path, rng):
         training_table(tmp_path / "missing.csv")
     with pytest.raises(InputError, match="val_fraction"):
         _config(val_fraction=1.5).validate()
+    with pytest.raises(InputError, match=r"1 question.*'mergers'.*merging"):
+        _config(reset_questions=("mergers",)).validate()
 
 
 def test_cli_train(tmp_path, rng):
@@ -183,6 +216,8 @@ def test_cli_train(tmp_path, rng):
         "0.5",
         "--covariance-weight",
         "0.04",
+        "--reset-question",
+        "merging",
         "--num-workers",
         "0",
         "--no-progress",
@@ -192,4 +227,5 @@ def test_cli_train(tmp_path, rng):
     assert "best epoch 1" in result.output
     recorded = json.loads((tmp_path / "m" / "config.json").read_text())["raregal"]["training"]
     assert recorded["config"]["covariance_weight"] == 0.04
+    assert recorded["config"]["reset_questions"] == ["merging"]
     assert load_model(tmp_path / "m").encode(torch.rand(2, 3, 32, 32))[0].shape == (2, 8)

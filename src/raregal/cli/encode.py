@@ -122,6 +122,13 @@ def train_cli(
         float,
         typer.Option(help="Weight of VICReg's decorrelation term inside it (0: off)."),
     ] = 0.0,
+    reset_question: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A GZ DESI question whose answers start afresh in the head after --init "
+            "(repeatable): revives answers pinned at the minimum concentration."
+        ),
+    ] = None,
     num_workers: Annotated[int | None, typer.Option(help="Image-decoding workers.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split, initialisation and order.")] = 0,
     device: Annotated[str | None, typer.Option(help="cuda or cpu (default: cuda if any).")] = None,
@@ -142,6 +149,7 @@ def train_cli(
         patience=patience,
         consistency_weight=consistency_weight,
         covariance_weight=covariance_weight,
+        reset_questions=tuple(reset_question or ()),
         num_workers=num_workers,
         seed=seed,
         device=device,

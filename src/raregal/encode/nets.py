@@ -12,6 +12,9 @@ from raregal.schema import ANSWER_COLUMNS, question_slices
 
 MIN_CONCENTRATION = 1.0
 MAX_CONCENTRATION = 100.0
+PINNED_MARGIN = 0.01
+"""An answer is pinned where its concentration is within this of the floor: its sigmoid's
+gradient is then at most 1/2500 of its largest, and training no longer moves it."""
 
 
 class DirichletHead(nn.Module):
@@ -43,6 +46,18 @@ class DirichletHead(nn.Module):
             x = self.norm(x)
         span = MAX_CONCENTRATION - MIN_CONCENTRATION
         return MIN_CONCENTRATION + span * torch.sigmoid(self.linear(x))
+
+    def reset_answers(self, answers: list[int]) -> None:
+        """Start the given answers (indices into ``ANSWER_COLUMNS``) afresh: zero weights and
+        bias, so each sits at mid concentration for every image with its full gradient."""
+        with torch.no_grad():
+            self.linear.weight[answers] = 0.0
+            self.linear.bias[answers] = 0.0
+
+
+def at_floor(concentrations: torch.Tensor) -> torch.Tensor:
+    """Where a concentration is pinned at the floor (boolean, the shape of ``concentrations``)."""
+    return concentrations < MIN_CONCENTRATION + PINNED_MARGIN
 
 
 class BottleneckModel(nn.Module):

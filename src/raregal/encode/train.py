@@ -33,12 +33,24 @@ from raregal.encode.models import (
 from raregal.errors import InputError
 from raregal.io.atomic import atomic_path
 from raregal.io.tables import read_table, require_columns, resolve_file_locs, write_table
-from raregal.schema import ANSWER_COLUMNS, fractions_from_counts, question_slices
+from raregal.schema import (
+    ANSWER_COLUMNS,
+    QUESTION_OF_ANSWER,
+    QUESTIONS,
+    fractions_from_counts,
+    question_slices,
+)
 
 logger = logging.getLogger(__name__)
 
 STATE_FOLDER = "train_state"
 PRELOAD_LIMIT_BYTES = 2 * 1024**3
+PINNED_LIMIT = 0.9
+"""An answer at the minimum concentration for this share of the held-out galaxies whose
+volunteers chose it most often is reported as pinned: its gradient has vanished where it matters,
+and training no longer moves it (see ``TrainConfig.reset_questions``)."""
+PINNED_MIN_GALAXIES = 5
+"""Held-out galaxies that must have chosen an answer most often before it is judged."""
 
 
 @dataclass
@@ -60,6 +72,12 @@ class TrainConfig:
         Also take the Dirichlet head from ``init``; False starts the head afresh.
     head_norm : bool, default=False
         Layer-normalise the representation in the head (see ``DirichletHead``).
+    reset_questions : tuple of str, default=()
+        GZ DESI questions whose answers start afresh in the head after ``init`` (zero weights
+        and bias: mid concentration, full gradient). This revives answers that an earlier
+        training left pinned at the minimum concentration for every image, where the gradient
+        has vanished and no further training moves them; each epoch's record lists such
+        answers under ``pinned_answers``.
     epochs : int, default=20
         Most epochs.
     batch_size : int, default=64
@@ -96,6 +114,7 @@ class TrainConfig:
     init: str | None = None
     init_head: bool = True
     head_norm: bool = False
+    reset_questions: tuple[str, ...] = ()
     epochs: int = 20
     batch_size: int = 64
     lr: float = 1e-3
@@ -126,6 +145,13 @@ class TrainConfig:
         for name, ok in checks.items():
             if not ok:
                 raise InputError(f"{name} is out of range: got {getattr(self, name)!r}")
+        unknown = [q for q in self.reset_questions if q not in QUESTIONS]
+        if unknown:
+            raise InputError(
+                f"reset_questions names {len(unknown)} question(s) that GZ DESI does not ask: "
+                f"{', '.join(map(repr, unknown))}; the questions are {', '.join(QUESTIONS)}",
+                count=len(unknown),
+            )
 
 
 @dataclass
@@ -145,7 +171,8 @@ class TrainResult:
     epochs_run : int
         Epochs trained in all (including those of an interrupted run).
     history : list of dict
-        Per epoch: train_loss, val_loss, val_mae, seconds.
+        Per epoch: train_loss, val_loss, val_mae, pinned_answers (see ``pinned_answers``),
+        seconds.
     """
 
     path: Path
@@ -153,7 +180,7 @@ class TrainResult:
     best_val_loss: float
     val_mae: float
     epochs_run: int
-    history: list[dict[str, float]]
+    history: list[dict[str, Any]]
 
 
 # ----------------------------------------------------------------------------- loss
@@ -346,6 +373,8 @@ def train(
     model = build_model(model_config)
     if config.init is not None:
         _init_from(model, config.init, with_head=config.init_head)
+    if config.reset_questions:
+        _reset_questions(model, config.reset_questions)
     model = model.to(device).to(memory_format=torch.channels_last)
 
     prep = Preprocessing(image_size=config.image_size)
@@ -416,14 +445,16 @@ def train(
                     rate,
                 )
         bar.close()
-        val_loss, val_mae = evaluate(model, images[val_idx], counts[val_idx], device)
+        val_loss, val_mae, pinned = evaluate(model, images[val_idx], counts[val_idx], device)
         record = {
             "epoch": epoch + 1,
             "train_loss": float(np.mean(losses)),
             "val_loss": val_loss,
             "val_mae": val_mae,
+            "pinned_answers": pinned,
             "seconds": time.perf_counter() - began,
         }
+        _warn_pinned(pinned)
         logger.info(
             "epoch %d: train loss %.4f, val loss %.4f, val fraction MAE %.4f (%.0f s)",
             epoch + 1,
@@ -456,23 +487,86 @@ def _step_loss(model, x, y, config: TrainConfig, generator, device):
     return loss
 
 
-def evaluate(model, images, counts, device: str, batch_size: int = 256) -> tuple[float, float]:
-    """Mean Dirichlet-multinomial loss and vote-fraction MAE of ``model`` on uint8 ``images``."""
+def evaluate(
+    model, images, counts, device: str, batch_size: int = 256
+) -> tuple[float, float, list[str]]:
+    """Mean Dirichlet-multinomial loss, vote-fraction MAE and pinned answers (``pinned_answers``)
+    of ``model`` on uint8 ``images``."""
     import torch
 
     from raregal.encode.nets import fractions_from_concentrations
 
     model.eval()
-    losses, fractions = [], []
+    losses, fractions, concentrations = [], [], []
     with torch.inference_mode():
         for start in range(0, len(counts), batch_size):
             x = images[start : start + batch_size].to(device).float().div_(255.0)
             y = counts[start : start + batch_size].to(device)
-            _, concentrations = model(x.contiguous(memory_format=torch.channels_last))
-            losses.append(dirichlet_multinomial_loss(concentrations, y).cpu())
-            fractions.append(fractions_from_concentrations(concentrations.float()).cpu())
+            _, batch = model(x.contiguous(memory_format=torch.channels_last))
+            losses.append(dirichlet_multinomial_loss(batch, y).cpu())
+            fractions.append(fractions_from_concentrations(batch.float()).cpu())
+            concentrations.append(batch.float().cpu())
     mae = fraction_mae(torch.cat(fractions).numpy(), counts.numpy())
-    return float(torch.cat(losses).mean()), mae
+    pinned = pinned_answers(torch.cat(concentrations), counts)
+    return float(torch.cat(losses).mean()), mae, pinned
+
+
+def pinned_answers(concentrations, counts) -> list[str]:
+    """Answers at the minimum concentration for at least ``PINNED_LIMIT`` of the galaxies whose
+    volunteers chose them most often (judged where ``PINNED_MIN_GALAXIES`` such galaxies exist).
+
+    A rare answer that works leaves the floor where it was chosen; a pinned one does not, and its
+    gradient has vanished there (the scaled sigmoid is saturated), so training cannot revive it.
+
+    Parameters
+    ----------
+    concentrations : Tensor of shape (N, 34)
+        Predicted Dirichlet concentrations.
+    counts : Tensor of shape (N, 34)
+        Vote counts.
+
+    Returns
+    -------
+    list of str
+        Answer columns, in ``ANSWER_COLUMNS`` order.
+    """
+    from raregal.encode.nets import at_floor
+
+    floor = at_floor(concentrations).numpy()
+    votes = counts.numpy()
+    pinned = []
+    for start, stop in question_slices():
+        block = votes[:, start:stop]
+        asked = block.sum(axis=1) > 0
+        chosen = block.argmax(axis=1)
+        for offset in range(stop - start):
+            members = asked & (chosen == offset)
+            if members.sum() < PINNED_MIN_GALAXIES:
+                continue
+            if floor[members, start + offset].mean() >= PINNED_LIMIT:
+                pinned.append(ANSWER_COLUMNS[start + offset])
+    return pinned
+
+
+def _reset_questions(model, questions: tuple[str, ...]) -> None:
+    answers = [i for i, c in enumerate(ANSWER_COLUMNS) if QUESTION_OF_ANSWER[c] in questions]
+    model.head.reset_answers(answers)
+    logger.info("the head's %d answers of %s start afresh", len(answers), ", ".join(questions))
+
+
+def _warn_pinned(pinned: list[str]) -> None:
+    if not pinned:
+        return
+    questions = sorted({QUESTION_OF_ANSWER[c] for c in pinned})
+    logger.warning(
+        "%d answer(s) sit at the minimum concentration for at least %.0f %% of the held-out "
+        "galaxies whose volunteers chose them, where training no longer moves them: %s; train "
+        "again from this model with reset_questions=%s (raregal train --reset-question ...)",
+        len(pinned),
+        100 * PINNED_LIMIT,
+        ", ".join(pinned),
+        questions,
+    )
 
 
 def _init_from(model, name_or_path: str, with_head: bool = True) -> None:
@@ -572,7 +666,7 @@ class _TrainState:
     def __init__(self, folder: Path, config: TrainConfig) -> None:
         self.folder = folder
         self.key = json.dumps(asdict(config), sort_keys=True, default=str)
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, Any]] = []
         self.epochs_since_best = 0
 
     def add(self, record: dict[str, float]) -> bool:
