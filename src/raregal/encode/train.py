@@ -75,9 +75,9 @@ class TrainConfig:
     reset_questions : tuple of str, default=()
         GZ DESI questions whose answers start afresh in the head after ``init`` (zero weights
         and bias: mid concentration, full gradient). This revives answers that an earlier
-        training left pinned at the minimum concentration for every image, where the gradient
-        has vanished and no further training moves them; each epoch's record lists such
-        answers under ``pinned_answers``.
+        training left pinned at the minimum concentration even where the volunteers chose them,
+        where the gradient has vanished and no further training moves them; each epoch's record
+        lists such answers under ``pinned_answers``.
     epochs : int, default=20
         Most epochs.
     batch_size : int, default=64
@@ -497,18 +497,18 @@ def evaluate(
     from raregal.encode.nets import fractions_from_concentrations
 
     model.eval()
-    losses, fractions, concentrations = [], [], []
+    losses, concentrations = [], []
     with torch.inference_mode():
         for start in range(0, len(counts), batch_size):
             x = images[start : start + batch_size].to(device).float().div_(255.0)
             y = counts[start : start + batch_size].to(device)
             _, batch = model(x.contiguous(memory_format=torch.channels_last))
             losses.append(dirichlet_multinomial_loss(batch, y).cpu())
-            fractions.append(fractions_from_concentrations(batch.float()).cpu())
             concentrations.append(batch.float().cpu())
-    mae = fraction_mae(torch.cat(fractions).numpy(), counts.numpy())
-    pinned = pinned_answers(torch.cat(concentrations), counts)
-    return float(torch.cat(losses).mean()), mae, pinned
+    concentrations = torch.cat(concentrations)
+    fractions = fractions_from_concentrations(concentrations)
+    mae = fraction_mae(fractions.numpy(), counts.numpy())
+    return float(torch.cat(losses).mean()), mae, pinned_answers(concentrations, counts)
 
 
 def pinned_answers(concentrations, counts) -> list[str]:
