@@ -29,7 +29,7 @@ lint: install
 	$(PY) -m ruff check src tests benchmarks
 
 test: install browser lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # everything but the tests marked slow or browser (under 3 minutes on 2 cores)
 test-fast: install lint
