@@ -31,6 +31,8 @@ class DirichletHead(nn.Module):
         (the consistency term keeps every dimension's spread >= 1) can push an answer's sigmoid
         into saturation, where its gradient vanishes and the answer stays at the minimum
         concentration for every image (the version-4 demo encoder's edge-on and artifact answers).
+        The norm does not rule it out for an answer that is rarely chosen (the shipped demo
+        encoder's arm counts other than two): ``reset_answers`` revives such answers.
     """
 
     def __init__(
